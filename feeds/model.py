@@ -1,0 +1,141 @@
+"""The publisher's vocabulary: articles, photos, rubrics. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """An image file whose exact bytes are served as an entry's enclosure."""
+
+    path: str  # filesystem path of the image
+    size: int  # bytes on disk: the enclosure's length
+    mime_type: str  # sniffed from the content, never from the extension
+    width: int | None = None
+    height: int | None = None
+    mtime_ns: int = 0
+
+    @property
+    def extension(self) -> str:
+        """File extension that matches the real content type."""
+        return MIME_EXTENSIONS.get(self.mime_type, "bin")
+
+
+MIME_EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/gif": "gif",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One parsed article file: what the newsroom wrote, minus the site chrome."""
+
+    id: str
+    rubric: str
+    published: datetime  # aware, Europe/Minsk
+    title: str
+    paragraphs: tuple[str, ...]  # body; the first one starts with the dateline
+    credit: str | None = None  # "Фото Сергея Шелега"
+    dateline: str | None = None  # "27 февраля, Минск /Корр. БЕЛТА/."
+    source: str | None = None  # "Корр. БЕЛТА"
+
+    @property
+    def lead(self) -> str:
+        """The first paragraph, used as the summary."""
+        return self.paragraphs[0] if self.paragraphs else ""
+
+    @property
+    def text_without_dateline(self) -> str:
+        """Plain body text with the dateline removed (for Yandex full-text)."""
+        paragraphs = list(self.paragraphs)
+        if paragraphs and self.dateline and paragraphs[0].startswith(self.dateline):
+            paragraphs[0] = paragraphs[0][len(self.dateline) :].lstrip()
+        return "\n\n".join(p for p in paragraphs if p)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An article's row in the store index: metadata only, the body stays on disk."""
+
+    id: str
+    path: str
+    rubric: str
+    slug: str
+    published: datetime
+    title: str
+    size: int
+    mtime_ns: int
+    photo: Photo | None = None
+
+    @property
+    def sort_key(self) -> tuple[float, str]:
+        """Newest first; the same minute is ordered by id so every process agrees."""
+        return (-self.published.timestamp(), self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Rubric:
+    name: str
+    slug: str
+
+
+# The agency's own rubrics keep the slugs its site already uses.
+KNOWN_RUBRIC_SLUGS = {
+    "Президент": "president",
+    "Политика": "politics",
+    "Экономика": "economics",
+    "Общество": "society",
+    "Регионы": "regions",
+    "Происшествия": "incident",
+    "В мире": "world",
+    "Технологии": "tech",
+    "Спорт": "sport",
+    "Культура": "culture",
+}
+
+# Slugs that name other URLs of the service and so cannot be rubric slugs.
+RESERVED_SLUGS = frozenset(
+    {"all", "yandex", "dzen", "feeds", "articles", "photos", "static", "archive"}
+)
+
+_TRANSLIT = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіўє",
+        "a b v g d e e zh z i i k l m n o p r s t u f kh ts ch sh shch - y - e yu ya i u e".split(),
+        strict=True,
+    )
+)
+
+
+def transliterate_slug(name: str) -> str:
+    """Latin slug for a rubric the agency has not given one ("Наука" -> "nauka")."""
+    out: list[str] = []
+    for char in name.lower():
+        if char in _TRANSLIT:
+            latin = _TRANSLIT[char]
+            out.append("" if latin == "-" else latin)
+        elif char.isascii() and char.isalnum():
+            out.append(char)
+        else:
+            out.append("-")
+    slug = "-".join(part for part in "".join(out).split("-") if part)
+    return slug or "rubric"
+
+
+def assign_slugs(names: set[str] | list[str]) -> dict[str, str]:
+    """Give every rubric name a unique slug, the same whatever order they came in."""
+    taken: set[str] = set(RESERVED_SLUGS)
+    result: dict[str, str] = {}
+    for name in sorted(names, key=lambda n: (n not in KNOWN_RUBRIC_SLUGS, n)):
+        base = KNOWN_RUBRIC_SLUGS.get(name) or transliterate_slug(name)
+        slug, n = base, 2
+        while slug in taken:
+            slug, n = f"{base}-{n}", n + 1
+        taken.add(slug)
+        result[name] = slug
+    return result
