@@ -103,13 +103,8 @@ RESERVED_SLUGS = frozenset(
     {"all", "yandex", "dzen", "feeds", "articles", "photos", "static", "archive"}
 )
 
-_TRANSLIT = dict(
-    zip(
-        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіўє",
-        "a b v g d e e zh z i i k l m n o p r s t u f kh ts ch sh shch - y - e yu ya i u e".split(),
-        strict=True,
-    )
-)
+_LATIN = "a b v g d e e zh z i i k l m n o p r s t u f kh ts ch sh shch - y - e yu ya i u e"
+_TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюяіўє", _LATIN.split(), strict=True))
 
 
 def transliterate_slug(name: str) -> str:

@@ -1,0 +1,37 @@
+# The two commands that matter: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint golden bench bench-scale soak clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/flask --app app run --host 127.0.0.1 --port 8000
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy feeds app.py
+
+golden: $(STAMP)
+	$(BIN)/python -m pytest -q tests/test_render.py --update-golden
+
+bench: $(STAMP)
+	$(BIN)/python bench/poll.py
+
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
+
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

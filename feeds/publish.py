@@ -1,0 +1,242 @@
+"""From the store's snapshot to rendered feed documents, cached per version.
+
+A feed is rendered again only when its entries changed: the cache key holds
+the snapshot generation and how many of its entries are still under embargo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from .config import Settings
+from .http import Rendered
+from .model import Entry
+from .parse import MINSK
+from .render import MEDIA_TYPES, RENDERERS, FeedMeta, Item
+from .store import Snapshot, Store
+
+TAG_PREFIX = "tag:belta.by,2025:"
+ARCHIVE_MAX_AGE = 7 * 24 * 3600  # a full archive page does not change
+_CACHE_SIZE = 512
+# An empty feed still needs an updated time; the clock would break determinism.
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class NotFound(LookupError):
+    """The request names a feed, page or article that does not exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRequest:
+    """What a client asked for; also the cache key's first half."""
+
+    name: str  # "all" or a rubric slug
+    fmt: str  # rss, atom or json
+    limit: int
+    page: int | None = None  # an archive page, counted from the oldest entry
+    words: tuple[str, ...] = ()  # ?q=
+    exclude: tuple[str, ...] = ()  # ?exclude=
+    since: float | None = None  # ?since=, Unix time
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.words or self.exclude or self.since is not None)
+
+
+class Urls:
+    """Absolute URLs of everything the service publishes, for one public origin."""
+
+    def __init__(self, base: str, settings: Settings) -> None:
+        self.base = base.rstrip("/")
+        self.article_template = settings.article_url
+
+    def feed(self, name: str, fmt: str) -> str:
+        return f"{self.base}/feeds/{name}.{fmt}"
+
+    def archive(self, name: str, page: int, fmt: str) -> str:
+        return f"{self.base}/feeds/{name}/archive/{page}.{fmt}"
+
+    def page(self, name: str) -> str:
+        return f"{self.base}/" if name == "all" else f"{self.base}/{name}/"
+
+    def article(self, entry: Entry) -> str:
+        if self.article_template:
+            return self.article_template.format(id=quote(entry.id), slug=entry.slug)
+        return self.local_article(entry.id)
+
+    def local_article(self, article_id: str) -> str:
+        return f"{self.base}/articles/{quote(article_id)}.html"
+
+    def photo(self, name: str, extension: str) -> str:
+        return f"{self.base}/photos/{quote(name)}.{extension}"
+
+    def static(self, filename: str) -> str:
+        return f"{self.base}/static/{filename}"
+
+
+def guid(article_id: str) -> str:
+    """A tag: URI from the id alone: the same whatever host or scheme serves it."""
+    return f"{TAG_PREFIX}{quote(article_id, safe='-_.~')}"
+
+
+def last_modified(entries: Sequence[Entry], changed_ns: int = 0) -> datetime:
+    """The newest moment any of these entries (or, with changed_ns, a folder) changed."""
+    newest = max(changed_ns, 0) / 1e9
+    for entry in entries:
+        newest = max(newest, entry.published.timestamp(), entry.mtime_ns / 1e9)
+        if entry.photo is not None:
+            newest = max(newest, entry.photo.mtime_ns / 1e9)
+    return datetime.fromtimestamp(newest, UTC) if newest else _EPOCH
+
+
+class Publisher:
+    """Turns requests into cached Rendered documents for one store."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self._cache: OrderedDict[tuple, Rendered] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- caching ------------------------------------------------------------------
+
+    def cached(self, key: tuple, build: Callable[[], Rendered]) -> Rendered:
+        """Return the cached version for key, building it on a miss."""
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                return found
+        rendered = build()
+        with self._lock:
+            self._cache[key] = rendered
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return rendered
+
+    # -- items ----------------------------------------------------------------------
+
+    def feed_title(self, snapshot: Snapshot, name: str) -> str:
+        rubric = "Все новости" if name == "all" else snapshot.rubrics[name]
+        return f"{self.settings.site_title} — {rubric}"
+
+    def items(self, snapshot: Snapshot, entries: Sequence[Entry], urls: Urls) -> list[Item]:
+        """Load article bodies and resolve URLs; entries whose file broke are left out."""
+        default = snapshot.default_photo
+        items = []
+        for entry in entries:
+            article = self.store.article(entry)
+            if article is None:
+                continue
+            photo = entry.photo or default
+            assert photo is not None
+            photo_name = entry.id if entry.photo is not None else "_default"
+            items.append(Item(
+                article=article, entry=entry, url=urls.article(entry), guid=guid(entry.id),
+                photo=photo, photo_url=urls.photo(photo_name, photo.extension),
+                has_own_photo=entry.photo is not None, rubric_url=urls.page(entry.slug),
+            ))
+        return items
+
+    def select(self, snapshot: Snapshot, request: FeedRequest, now: float) -> list[Entry]:
+        """The entries of a subscription document, filters applied, newest first."""
+        slug = None if request.name == "all" else request.name
+        released = snapshot.released(slug, now)
+        if not request.filtered:
+            return list(released[: request.limit])
+        from .filters import matching  # only filtered requests pay for it
+
+        return matching(self.store, released, request, request.limit)
+
+    # -- feeds ----------------------------------------------------------------------
+
+    def feed(self, request: FeedRequest, base: str, now: float) -> Rendered:
+        """The rendered document for a feed request, or NotFound."""
+        snapshot = self.store.snapshot
+        if request.fmt not in RENDERERS:
+            raise NotFound(request.fmt)
+        slug = None if request.name == "all" else request.name
+        if slug is not None and slug not in snapshot.by_slug:
+            raise NotFound(request.name)
+        key = ("feed", request, base, snapshot.generation, snapshot.embargoed_count(slug, now))
+        if request.page is not None:
+            return self.cached(key, lambda: self._archive(snapshot, request, base, now))
+        return self.cached(key, lambda: self._subscription(snapshot, request, base, now))
+
+    def _meta(self, snapshot: Snapshot, name: str, urls: Urls, self_url: str,
+              entries: Sequence[Entry], **links: object) -> FeedMeta:
+        title = self.feed_title(snapshot, name)
+        updated = entries[0].published if entries else _EPOCH.astimezone(MINSK)
+        return FeedMeta(
+            feed_id=f"{TAG_PREFIX}feeds/{name}",
+            title=title,
+            description=f"{title}: новости Белорусского телеграфного агентства",
+            html_url=urls.page(name),
+            self_url=self_url,
+            updated=updated,
+            icon_url=urls.static("icon.png"),
+            logo_url=urls.static("logo.png"),
+            hubs=self.settings.websub_hubs,
+            **links,  # type: ignore[arg-type]
+        )
+
+    def _subscription(self, snapshot: Snapshot, request: FeedRequest, base: str,
+                      now: float) -> Rendered:
+        urls = Urls(base, self.settings)
+        entries = self.select(snapshot, request, now)
+        slug = None if request.name == "all" else request.name
+        total = len(snapshot.released(slug, now))
+        page_size = self.settings.archive_page_size
+        prev_archive = None
+        if total and not request.filtered:
+            prev_archive = urls.archive(request.name, -(-total // page_size), request.fmt)
+        self_url = urls.feed(request.name, request.fmt)
+        meta = self._meta(snapshot, request.name, urls, self_url, entries,
+                          prev_archive=prev_archive)
+        return self._render(request.fmt, meta, self.items(snapshot, entries, urls),
+                            last_modified(entries, snapshot.changed_ns), self.settings.max_age)
+
+    def _archive(self, snapshot: Snapshot, request: FeedRequest, base: str,
+                 now: float) -> Rendered:
+        """RFC 5005 archive page N: entries N*size-size .. N*size-1 counted from the oldest."""
+        urls = Urls(base, self.settings)
+        slug = None if request.name == "all" else request.name
+        released = snapshot.released(slug, now)
+        size = self.settings.archive_page_size
+        pages = -(-len(released) // size)
+        page = request.page or 0
+        if not 1 <= page <= pages:
+            raise NotFound(f"page {page}")
+        oldest_first_end = len(released) - (page - 1) * size
+        entries = list(released[max(0, oldest_first_end - size) : oldest_first_end])
+        full = len(entries) == size
+        meta = self._meta(
+            snapshot, request.name, urls, urls.archive(request.name, page, request.fmt), entries,
+            is_archive=True, current=urls.feed(request.name, request.fmt),
+            prev_archive=urls.archive(request.name, page - 1, request.fmt) if page > 1 else None,
+            next_archive=(urls.archive(request.name, page + 1, request.fmt)
+                          if page < pages else None),
+        )
+        max_age = ARCHIVE_MAX_AGE if full else self.settings.max_age
+        return self._render(request.fmt, meta, self.items(snapshot, entries, urls),
+                            last_modified(entries), max_age)
+
+    def _render(self, fmt: str, meta: FeedMeta, items: Sequence[Item], modified: datetime,
+                max_age: int) -> Rendered:
+        body = RENDERERS[fmt](meta, items)
+        manifest = tuple((item.guid, _item_digest(item)) for item in items)
+        return Rendered(body, MEDIA_TYPES[fmt], modified, max_age, manifest=manifest)
+
+
+def _item_digest(item: Item) -> str:
+    """What changes when an entry's rendering would change, for delta feeds."""
+    parts = [item.article.title, item.article.published.isoformat(), item.article.rubric,
+             *item.article.paragraphs, item.photo_url, str(item.photo.size),
+             item.article.credit or ""]
+    return hashlib.blake2b("\x00".join(parts).encode(), digest_size=8).hexdigest()

@@ -1,0 +1,305 @@
+"""Articles to bytes: RSS 2.0 and Atom through feedgen, JSON Feed 1.1 by hand.
+
+Nothing here knows about HTTP or files: callers pass fully resolved URLs and
+articles, so the same input always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from html import escape
+
+from feedgen.feed import FeedEntry, FeedGenerator
+from lxml import etree
+
+from .model import Article, Entry, Photo
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+MEDIA_NS = "http://search.yahoo.com/mrss/"
+WEBFEEDS_NS = "http://webfeeds.org/rss/1.0"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+GENERATOR = "БЕЛТА feeds"
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One article as it goes into a feed, with every URL already absolute."""
+
+    article: Article
+    entry: Entry
+    url: str  # the entry's link
+    guid: str  # permanent, never derived from the host
+    photo: Photo  # the article's photo or the store's default image
+    photo_url: str
+    has_own_photo: bool
+    rubric_url: str = ""
+
+    @property
+    def author(self) -> str:
+        return self.article.source or "БЕЛТА"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedMeta:
+    """Everything about a feed document that is not its entries."""
+
+    feed_id: str
+    title: str
+    description: str
+    html_url: str
+    self_url: str
+    updated: datetime
+    icon_url: str
+    logo_url: str
+    author: str = "БЕЛТА"
+    language: str = "ru"
+    accent_color: str = "0F6B3A"
+    hubs: tuple[str, ...] = ()
+    prev_archive: str | None = None
+    next_archive: str | None = None
+    current: str | None = None
+    is_archive: bool = False
+    extra_links: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (rel, href)
+
+
+def feed_time(moment: datetime) -> datetime:
+    """Keep the Minsk offset unless it has seconds (pre-1924), which no feed format allows."""
+    offset = moment.utcoffset()
+    if offset is not None and offset % timedelta(minutes=1):
+        return moment.astimezone(UTC)
+    return moment
+
+
+def iso_time(moment: datetime) -> str:
+    return feed_time(moment).isoformat()
+
+
+def content_html(item: Item) -> str:
+    """The body as HTML paragraphs, the photo on top for readers that ignore enclosures."""
+    parts = []
+    if item.has_own_photo:
+        size = ""
+        if item.photo.width and item.photo.height:
+            size = f' width="{item.photo.width}" height="{item.photo.height}"'
+        caption = (f"<figcaption>{escape(item.article.credit)}</figcaption>"
+                   if item.article.credit else "")
+        parts.append(f'<figure><img src="{escape(item.photo_url)}"'
+                     f' alt="{escape(item.article.title)}"{size}>{caption}</figure>')
+    parts.extend(f"<p>{escape(paragraph)}</p>" for paragraph in item.article.paragraphs)
+    return "\n".join(parts)
+
+
+# -- feedgen plumbing ----------------------------------------------------------
+
+
+class _Hooks:
+    """A feedgen extension that runs our callbacks on the finished XML elements."""
+
+    def __init__(self) -> None:
+        self.namespaces: dict[str, str] = {}
+        self.rss: list[Callable[[etree._Element], None]] = []
+        self.atom: list[Callable[[etree._Element], None]] = []
+
+    def extend_ns(self) -> dict[str, str]:
+        return self.namespaces
+
+    def extend_rss(self, element: etree._Element) -> etree._Element:
+        for hook in self.rss:
+            hook(element)
+        return element
+
+    def extend_atom(self, element: etree._Element) -> etree._Element:
+        for hook in self.atom:
+            hook(element)
+        return element
+
+
+def _sub(parent: etree._Element, tag: str, text: str | None = None,
+         **attrib: str) -> etree._Element:
+    element = etree.SubElement(parent, tag, {k: v for k, v in attrib.items() if v})
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _media(parent: etree._Element, item: Item) -> None:
+    """Media RSS: the thumbnail many aggregators read, with the credit."""
+    photo = item.photo
+    content = _sub(parent, f"{{{MEDIA_NS}}}content", url=item.photo_url,
+                   type=photo.mime_type, medium="image", fileSize=str(photo.size),
+                   width=str(photo.width or ""), height=str(photo.height or ""))
+    if item.has_own_photo and item.article.credit:
+        _sub(content, f"{{{MEDIA_NS}}}credit", item.article.credit)
+
+
+def _webfeeds(parent: etree._Element, meta: FeedMeta) -> None:
+    """Feedly's namespace: icon, logo and colour for the source's card."""
+    _sub(parent, f"{{{WEBFEEDS_NS}}}icon", meta.icon_url)
+    _sub(parent, f"{{{WEBFEEDS_NS}}}logo", meta.logo_url)
+    _sub(parent, f"{{{WEBFEEDS_NS}}}accentColor", meta.accent_color)
+    _sub(parent, f"{{{WEBFEEDS_NS}}}related", layout="card", target="browser")
+
+
+def _feed_links(meta: FeedMeta) -> list[tuple[str, str]]:
+    links = [("hub", hub) for hub in meta.hubs]
+    for rel, href in (("current", meta.current), ("prev-archive", meta.prev_archive),
+                      ("next-archive", meta.next_archive)):
+        if href:
+            links.append((rel, href))
+    return links + list(meta.extra_links)
+
+
+def _generator(meta: FeedMeta, items: Sequence[Item], for_atom: bool) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.register_extension("hooks", _Hooks, _Hooks)
+    hooks: _Hooks = fg.hooks  # type: ignore[attr-defined]
+    hooks.namespaces.update({"media": MEDIA_NS, "webfeeds": WEBFEEDS_NS, "dc": DC_NS})
+    if meta.is_archive:
+        hooks.namespaces["fh"] = HISTORY_NS
+    fg.id(meta.feed_id)
+    fg.title(meta.title)
+    fg.subtitle(meta.description)
+    fg.language(meta.language)
+    fg.author({"name": meta.author, "uri": meta.html_url})
+    fg.updated(feed_time(meta.updated))
+    fg.generator(GENERATOR)
+    fg.icon(meta.icon_url)
+    fg.logo(meta.logo_url)
+    fg.image(url=meta.icon_url, title=meta.title, link=meta.html_url, width="96", height="96")
+    fg.docs("https://www.rssboard.org/rss-specification")
+    fg.link(href=meta.self_url, rel="self", type=None)
+    if for_atom:
+        for rel, href in _feed_links(meta):
+            fg.link(href=href, rel=rel)
+    fg.link(href=meta.html_url, rel="alternate", type="text/html")
+
+    def rss_channel(rss: etree._Element) -> None:
+        channel = rss.find("channel")
+        assert channel is not None
+        for rel, href in _feed_links(meta):
+            _sub(channel, f"{{{ATOM_NS}}}link", rel=rel, href=href)
+        if meta.is_archive:
+            _sub(channel, f"{{{HISTORY_NS}}}archive")
+        _webfeeds(channel, meta)
+
+    def atom_feed(feed: etree._Element) -> None:
+        if meta.is_archive:
+            _sub(feed, f"{{{HISTORY_NS}}}archive")
+        _webfeeds(feed, meta)
+
+    hooks.rss.append(rss_channel)
+    hooks.atom.append(atom_feed)
+    for item in items:
+        _add_entry(fg, item, for_atom)
+    return fg
+
+
+def _add_entry(fg: FeedGenerator, item: Item, for_atom: bool) -> FeedEntry:
+    article = item.article
+    fe = fg.add_entry(order="append")
+    fe.id(item.guid)
+    fe.guid(item.guid, permalink=False)
+    fe.title(article.title)
+    fe.link(href=item.url, rel="alternate", type="text/html")
+    published = feed_time(article.published)
+    fe.published(published)
+    fe.updated(published)
+    fe.summary(article.lead)
+    fe.content(content_html(item), type="html")
+    fe.category(term=article.rubric, scheme=item.rubric_url or None)
+    if not for_atom:
+        # feedgen 1.0 writes Atom enclosures as bare links, so only RSS gets them here.
+        fe.enclosure(item.photo_url, str(item.photo.size), item.photo.mime_type)
+    else:
+        fe.author({"name": item.author})
+    hooks: _Hooks = fe.hooks  # type: ignore[attr-defined]
+
+    def rss_item(element: etree._Element) -> None:
+        _sub(element, f"{{{DC_NS}}}creator", item.author)
+        _media(element, item)
+
+    def atom_entry(element: etree._Element) -> None:
+        # feedgen builds Atom elements without a namespace; ours must match.
+        _sub(element, "link", rel="enclosure", href=item.photo_url,
+             type=item.photo.mime_type, length=str(item.photo.size))
+        _media(element, item)
+
+    hooks.rss.append(rss_item)
+    hooks.atom.append(atom_entry)
+    return fe
+
+
+# -- the three formats -----------------------------------------------------------
+
+
+def render_rss(meta: FeedMeta, items: Sequence[Item]) -> bytes:
+    """RSS 2.0 with content:encoded, Media RSS and atom:link self."""
+    fg = _generator(meta, items, for_atom=False)
+    return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)  # type: ignore[no-any-return]
+
+
+def render_atom(meta: FeedMeta, items: Sequence[Item]) -> bytes:
+    """Atom (RFC 4287) with enclosure links that keep rel, type and length."""
+    fg = _generator(meta, items, for_atom=True)
+    return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)  # type: ignore[no-any-return]
+
+
+def json_item(item: Item) -> dict[str, object]:
+    article = item.article
+    return {
+        "id": item.guid,
+        "url": item.url,
+        "title": article.title,
+        "summary": article.lead,
+        "content_html": content_html(item),
+        "image": item.photo_url,
+        "date_published": iso_time(article.published),
+        "date_modified": iso_time(article.published),
+        "authors": [{"name": item.author}],
+        "tags": [article.rubric],
+        "language": "ru",
+        "attachments": [{
+            "url": item.photo_url,
+            "mime_type": item.photo.mime_type,
+            "size_in_bytes": item.photo.size,
+        }],
+    }
+
+
+def render_json(meta: FeedMeta, items: Sequence[Item]) -> bytes:
+    """JSON Feed 1.1; an archive page's next_url points further back in time."""
+    document: dict[str, object] = {
+        "version": JSON_FEED_VERSION,
+        "title": meta.title,
+        "home_page_url": meta.html_url,
+        "feed_url": meta.self_url,
+        "description": meta.description,
+        "icon": meta.logo_url,
+        "favicon": meta.icon_url,
+        "language": meta.language,
+        "authors": [{"name": meta.author, "url": meta.html_url}],
+    }
+    if meta.prev_archive:
+        document["next_url"] = meta.prev_archive
+    if meta.hubs:
+        document["hubs"] = [{"type": "WebSub", "url": hub} for hub in meta.hubs]
+    document["items"] = [json_item(item) for item in items]
+    return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+
+
+RENDERERS: dict[str, Callable[[FeedMeta, Sequence[Item]], bytes]] = {
+    "rss": render_rss,
+    "atom": render_atom,
+    "json": render_json,
+}
+
+MEDIA_TYPES = {
+    "rss": "application/rss+xml; charset=utf-8",
+    "atom": "application/atom+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
+}

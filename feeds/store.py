@@ -1,0 +1,633 @@
+"""The article store: scanning the folder, spotting changes, and the index.
+
+Every scan only stats files; a text file is parsed again only when its size or
+mtime changed. Parse results live in a small SQLite file shared by every worker
+process, so what one worker parsed the others (and the next start) reuse.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import sqlite3
+import stat
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import Any
+
+from .images import ImageError, sniff_photo
+from .model import Article, Entry, Photo, assign_slugs
+from .parse import MINSK, ParseError, decode_article, parse_article
+
+log = logging.getLogger("feeds.store")
+
+# Bump when parsing rules change, so cached parse results are thrown away.
+INDEX_VERSION = 3
+PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")  # in order of preference
+DEFAULT_PHOTO_STEM = "_default"
+PACKAGED_DEFAULT_PHOTO = Path(__file__).parent / "static" / "default.jpg"
+# Above this many files to parse, workers take turns so only one parses them.
+_SHARED_PARSE_THRESHOLD = 64
+_PROGRESS_EVERY = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong with one file; fatal problems keep an article out of the feeds."""
+
+    path: str
+    reason: str
+    line: int | None = None
+    fatal: bool = True
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Stat:
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable view of the store after one scan; requests read only this."""
+
+    entries: tuple[Entry, ...] = ()  # newest first, embargoed ones included
+    by_slug: Mapping[str, tuple[Entry, ...]] = field(default_factory=dict)
+    by_id: Mapping[str, Entry] = field(default_factory=dict)
+    rubrics: Mapping[str, str] = field(default_factory=dict)  # slug -> rubric name
+    problems: tuple[Problem, ...] = ()
+    default_photo: Photo | None = None
+    changed_ns: int = 0  # newest folder mtime: a deletion shows only there
+    generation: int = 0
+    _keys: Mapping[str | None, list[float]] = field(default_factory=dict)
+
+    def _entries_for(self, slug: str | None) -> tuple[Entry, ...]:
+        return self.entries if slug is None else self.by_slug.get(slug, ())
+
+    def released(self, slug: str | None, now: float) -> tuple[Entry, ...]:
+        """Entries of one rubric (or all, for None) published at or before now (Unix time)."""
+        entries = self._entries_for(slug)
+        keys = self._keys.get(slug)
+        if not entries or keys is None:
+            return ()
+        return entries[bisect.bisect_left(keys, -now) :]
+
+    def embargoed_count(self, slug: str | None, now: float) -> int:
+        """How many entries still wait for their time: part of every cache key."""
+        keys = self._keys.get(slug)
+        return bisect.bisect_left(keys, -now) if keys else 0
+
+    def next_release(self, now: float) -> float | None:
+        """Unix time of the next embargoed article, if any."""
+        keys = self._keys.get(None) or []
+        cut = bisect.bisect_left(keys, -now)
+        return -keys[cut - 1] if cut else None
+
+    def rubric_slugs(self, now: float) -> list[str]:
+        """Slugs of rubrics with at least one released article, by rubric name."""
+        slugs = [slug for slug in self.by_slug if self.released(slug, now)]
+        return sorted(slugs, key=lambda slug: self.rubrics[slug])
+
+    @property
+    def rejected(self) -> list[Problem]:
+        return [p for p in self.problems if p.fatal]
+
+
+def _index_sorted(entries: list[Entry]) -> tuple[tuple[Entry, ...], list[float]]:
+    entries.sort(key=lambda e: e.sort_key)
+    return tuple(entries), [-e.published.timestamp() for e in entries]
+
+
+class _ParseCache:
+    """The SQLite file that remembers parse results across workers and restarts."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path is not None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                return self._connect(str(self.path))
+            except sqlite3.DatabaseError as exc:
+                log.warning("index %s is unreadable (%s); rebuilding it", self.path, exc)
+                self._remove_files()
+                try:
+                    return self._connect(str(self.path))
+                except sqlite3.DatabaseError as exc2:
+                    log.warning("index %s cannot be written (%s); kept in memory", self.path, exc2)
+            except OSError as exc:
+                log.warning("index folder %s unusable (%s); kept in memory", self.path, exc)
+        self.path = None
+        return self._connect(":memory:")
+
+    def _remove_files(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                os.unlink(f"{self.path}{suffix}")
+
+    @staticmethod
+    def _connect(target: str) -> sqlite3.Connection:
+        db = sqlite3.connect(target, timeout=30, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA busy_timeout=30000")
+        if target != ":memory:":
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        if row is None or row[0] != str(INDEX_VERSION):
+            db.execute("DROP TABLE IF EXISTS articles")
+            db.execute("DROP TABLE IF EXISTS photos")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS articles (path TEXT PRIMARY KEY, size INT, mtime INT,"
+            " id TEXT, rubric TEXT, published REAL, title TEXT,"
+            " line INT, reason TEXT, warning TEXT)"
+        )
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS photos (path TEXT PRIMARY KEY, size INT, mtime INT,"
+            " mime TEXT, width INT, height INT, reason TEXT)"
+        )
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (str(INDEX_VERSION),))
+        # Reading every table once proves the file is a sound database.
+        db.execute("SELECT count(*) FROM articles").fetchone()
+        return db
+
+    def _guard(self, action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except sqlite3.DatabaseError as exc:
+            log.warning("index %s failed (%s); rebuilding it", self.path, exc)
+            with contextlib.suppress(sqlite3.Error):
+                self.db.close()
+            if self.path is not None:
+                self._remove_files()
+            self.db = self._open()
+            return action()
+
+    def all_articles(self) -> dict[str, tuple]:
+        rows = self._guard(lambda: self.db.execute("SELECT * FROM articles").fetchall())
+        return {row[0]: row for row in rows}
+
+    def all_photos(self) -> dict[str, tuple]:
+        rows = self._guard(lambda: self.db.execute("SELECT * FROM photos").fetchall())
+        return {row[0]: row for row in rows}
+
+    def articles(self, paths: Sequence[str]) -> dict[str, tuple]:
+        found: dict[str, tuple] = {}
+        for start in range(0, len(paths), 500):
+            chunk = list(paths[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT * FROM articles WHERE path IN ({marks})"
+            rows = self._guard(partial(self._fetch, query, chunk))
+            found.update({row[0]: row for row in rows})
+        return found
+
+    def _fetch(self, query: str, params: list[str]) -> list[tuple]:
+        return self.db.execute(query, params).fetchall()
+
+    def save_articles(self, rows: list[tuple]) -> None:
+        if rows:
+            sql = "INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)"
+            self._guard(lambda: self._write(sql, rows))
+
+    def save_photos(self, rows: list[tuple]) -> None:
+        if rows:
+            self._guard(lambda: self._write("INSERT OR REPLACE INTO photos VALUES (?,?,?,?,?,?,?)",
+                                            rows))
+
+    def _write(self, sql: str, rows: list[tuple]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(sql, rows)
+
+    def forget(self, paths: Sequence[str]) -> None:
+        if paths:
+            self._guard(lambda: self._write("DELETE FROM articles WHERE path=?",
+                                            [(p,) for p in paths]))
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the parse lock so only one worker parses a large batch."""
+        if self.path is None:
+            yield
+            return
+        with open(f"{self.path}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _row_to_result(row: tuple, display: str) -> Entry | Problem:
+    path, size, mtime, art_id, rubric, published, title, line, reason, _warning = row
+    if reason is not None:
+        return Problem(display, reason, line)
+    return Entry(
+        id=art_id, path=path, rubric=rubric, slug="",
+        published=datetime.fromtimestamp(published, MINSK), title=title,
+        size=size, mtime_ns=mtime,
+    )
+
+
+class Store:
+    """The article store of one process: a background scan keeps its snapshot fresh."""
+
+    def __init__(self, root: Path | str, cache_file: Path | None = None,
+                 max_article_bytes: int = 1 << 20, refresh_interval: float = 1.0) -> None:
+        self.display_root = str(root)
+        self.root = os.path.realpath(root)
+        self.max_article_bytes = max_article_bytes
+        self.refresh_interval = refresh_interval
+        self.snapshot = Snapshot()
+        self._cache_file = cache_file
+        self._cache: _ParseCache | None = None
+        self._lock = threading.RLock()
+        self._files: dict[str, _Stat] = {}
+        self._photo_files: dict[str, _Stat] = {}
+        self._results: dict[str, Entry | Problem] = {}
+        self._photo_results: dict[str, Photo | Problem] = {}
+        self._warnings: dict[str, Problem] = {}
+        self._listeners: list[Callable[[Snapshot, Snapshot], None]] = []
+        self._thread: threading.Thread | None = None
+        self._thread_pid = 0
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._load_article = lru_cache(maxsize=2048)(self._load_article_uncached)
+
+    # -- paths ---------------------------------------------------------------
+
+    def display(self, rel: str) -> str:
+        """The path as people wrote it (content/2025/x.txt), for messages."""
+        return os.path.join(self.display_root, rel)
+
+    def absolute(self, rel: str) -> str:
+        return os.path.join(self.root, rel)
+
+    # -- scanning ------------------------------------------------------------
+
+    def _inside(self, real: str) -> bool:
+        return real == self.root or real.startswith(self.root + os.sep)
+
+    def _walk(self) -> tuple[dict[str, _Stat], dict[str, _Stat], int, list[Problem]]:
+        """Stat every article and photo file under the root; no file is opened."""
+        texts: dict[str, _Stat] = {}
+        photos: dict[str, _Stat] = {}
+        problems: list[Problem] = []
+        newest_dir = 0
+        seen_dirs: set[tuple[int, int]] = set()
+        stack = [""]
+        while stack:
+            rel_dir = stack.pop()
+            folder = os.path.join(self.root, rel_dir) if rel_dir else self.root
+            try:
+                dir_stat = os.stat(folder)
+                if (dir_stat.st_dev, dir_stat.st_ino) in seen_dirs:
+                    continue
+                seen_dirs.add((dir_stat.st_dev, dir_stat.st_ino))
+                newest_dir = max(newest_dir, dir_stat.st_mtime_ns)
+                listing = list(os.scandir(folder))
+            except OSError:
+                continue
+            for item in listing:
+                name = item.name
+                if name.startswith((".", "_")):
+                    continue
+                rel = f"{rel_dir}/{name}" if rel_dir else name
+                try:
+                    if item.is_symlink() and not self._inside(os.path.realpath(item.path)):
+                        problems.append(Problem(self.display(rel),
+                                                "link leads outside the store; not followed",
+                                                fatal=False))
+                        continue
+                    info = item.stat()
+                except OSError:
+                    continue
+                if stat.S_ISDIR(info.st_mode):
+                    stack.append(rel)
+                elif stat.S_ISREG(info.st_mode):
+                    lower = name.lower()
+                    if lower.endswith(".txt"):
+                        texts[rel] = _Stat(info.st_size, info.st_mtime_ns)
+                    elif lower.endswith(PHOTO_EXTENSIONS):
+                        photos[rel] = _Stat(info.st_size, info.st_mtime_ns)
+        return texts, photos, newest_dir, problems
+
+    def _default_photo_files(self) -> dict[str, _Stat]:
+        found: dict[str, _Stat] = {}
+        for ext in PHOTO_EXTENSIONS:
+            rel = DEFAULT_PHOTO_STEM + ext
+            with contextlib.suppress(OSError):
+                path = os.path.join(self.root, rel)
+                if self._inside(os.path.realpath(path)):
+                    info = os.stat(path)
+                    if stat.S_ISREG(info.st_mode):
+                        found[rel] = _Stat(info.st_size, info.st_mtime_ns)
+        return found
+
+    # -- parsing -------------------------------------------------------------
+
+    def _parse_file(self, rel: str, st: _Stat) -> tuple[tuple | None, Entry | Problem]:
+        """Parse one text file; the row is None when the file changed under us."""
+        display = self.display(rel)
+        article_id = os.path.basename(rel)[:-4]
+        row: tuple
+        if st.size > self.max_article_bytes:
+            reason = (f"file is {st.size} bytes, over the {self.max_article_bytes} byte limit;"
+                      " skipped")
+            row = (rel, st.size, st.mtime_ns, None, None, None, None, None, reason, None)
+            return row, Problem(display, reason)
+        try:
+            with open(self.absolute(rel), "rb") as fh:
+                data = fh.read(self.max_article_bytes + 1)
+            after = os.stat(self.absolute(rel))
+        except OSError as exc:
+            return None, Problem(display, f"cannot read: {exc.strerror}")
+        if after.st_size != st.size or after.st_mtime_ns != st.mtime_ns or len(data) != st.size:
+            return None, Problem(display, "file is being written; will retry")
+        text, warning = decode_article(data)
+        try:
+            article = parse_article(text, article_id, display)
+        except ParseError as exc:
+            row = (rel, st.size, st.mtime_ns, None, None, None, None, exc.line, exc.reason, None)
+            return row, Problem(display, exc.reason, exc.line)
+        row = (rel, st.size, st.mtime_ns, article.id, article.rubric,
+               article.published.timestamp(), article.title, None, None, warning)
+        return row, _row_to_result(row, display)
+
+    def _resolve_texts(self, changed: list[str], texts: dict[str, _Stat],
+                       cached: dict[str, tuple]) -> None:
+        """Fill self._results for changed files, from the shared cache or by parsing."""
+        misses = []
+        for rel in changed:
+            row = cached.get(rel)
+            st = texts[rel]
+            if row is not None and row[1] == st.size and row[2] == st.mtime_ns:
+                self._take_row(rel, row)
+            else:
+                misses.append(rel)
+        if not misses:
+            return
+        assert self._cache is not None
+        lock = (self._cache.exclusive() if len(misses) > _SHARED_PARSE_THRESHOLD
+                else contextlib.nullcontext())
+        with lock:
+            if len(misses) > _SHARED_PARSE_THRESHOLD:
+                # Another worker may have parsed them while we waited for the lock.
+                fresh = self._cache.articles(misses)
+                still = []
+                for rel in misses:
+                    row = fresh.get(rel)
+                    st = texts[rel]
+                    if row is not None and row[1] == st.size and row[2] == st.mtime_ns:
+                        self._take_row(rel, row)
+                    else:
+                        still.append(rel)
+                misses = still
+            self._parse_many(misses, texts)
+
+    def _parse_many(self, misses: list[str], texts: dict[str, _Stat]) -> None:
+        assert self._cache is not None
+        rows: list[tuple] = []
+        started = time.monotonic()
+        show_progress = len(misses) >= _PROGRESS_EVERY
+        for done, rel in enumerate(misses, 1):
+            row, result = self._parse_file(rel, texts[rel])
+            if row is None:
+                texts.pop(rel)  # not seen: the next scan tries again
+                continue
+            rows.append(row)
+            self._take_row(rel, row)
+            if isinstance(result, Problem):
+                log.warning("%s", result)
+            elif row[9]:
+                log.warning("%s: %s", self.display(rel), row[9])
+            if len(rows) >= 2000:
+                self._cache.save_articles(rows)
+                rows = []
+            if show_progress and (done % _PROGRESS_EVERY == 0 or done == len(misses)):
+                rate = done / max(time.monotonic() - started, 1e-6)
+                print(f"indexing {self.display_root}: {done}/{len(misses)} articles"
+                      f" ({rate:.0f}/s)", file=sys.stderr, flush=True)
+        self._cache.save_articles(rows)
+
+    def _take_row(self, rel: str, row: tuple) -> None:
+        self._results[rel] = _row_to_result(row, self.display(rel))
+        if row[9]:
+            self._warnings[rel] = Problem(self.display(rel), row[9], fatal=False)
+        else:
+            self._warnings.pop(rel, None)
+
+    def _resolve_photos(self, changed: list[str], photos: dict[str, _Stat],
+                        cached: dict[str, tuple]) -> None:
+        assert self._cache is not None
+        rows = []
+        for rel in changed:
+            st = photos[rel]
+            row = cached.get(rel)
+            if row is None or row[1] != st.size or row[2] != st.mtime_ns:
+                try:
+                    photo = sniff_photo(self.absolute(rel), st.size, st.mtime_ns)
+                    row = (rel, st.size, st.mtime_ns, photo.mime_type, photo.width,
+                           photo.height, None)
+                except ImageError as exc:
+                    row = (rel, st.size, st.mtime_ns, None, None, None, str(exc))
+                rows.append(row)
+            if row[6] is not None:
+                self._photo_results[rel] = Problem(self.display(rel), row[6], fatal=False)
+            else:
+                self._photo_results[rel] = Photo(self.absolute(rel), st.size, row[3],
+                                                 row[4], row[5], st.mtime_ns)
+        self._cache.save_photos(rows)
+
+    # -- the snapshot --------------------------------------------------------
+
+    def _open_cache(self) -> _ParseCache:
+        if self._cache is None:
+            self._cache = _ParseCache(self._cache_file)
+        return self._cache
+
+    def refresh(self) -> bool:
+        """Scan the store once; return True when the snapshot changed."""
+        with self._lock:
+            first = self._cache is None
+            cache = self._open_cache()
+            texts, photos, newest_dir, walk_problems = self._walk()
+            photos.update(self._default_photo_files())
+            if (not first and texts == self._files and photos == self._photo_files
+                    and newest_dir == self.snapshot.changed_ns):
+                return False
+            changed = [rel for rel, st in texts.items() if self._files.get(rel) != st]
+            changed_photos = [rel for rel, st in photos.items()
+                              if self._photo_files.get(rel) != st]
+            if first:
+                cached, cached_photos = cache.all_articles(), cache.all_photos()
+            else:
+                cached = cache.articles(changed) if changed else {}
+                cached_photos = {}
+            self._resolve_texts(changed, texts, cached)
+            self._resolve_photos(changed_photos, photos, cached_photos)
+            for rel in set(self._results) - set(texts):
+                self._results.pop(rel, None)
+                self._warnings.pop(rel, None)
+            for rel in set(self._photo_results) - set(photos):
+                self._photo_results.pop(rel, None)
+            self._files, self._photo_files = texts, photos
+            old = self.snapshot
+            new = self._build_snapshot(newest_dir, walk_problems, old.generation + 1)
+            self.snapshot = new
+            self._ready.set()
+        for listener in self._listeners:
+            try:
+                listener(old, new)
+            except Exception:  # a listener must never stop the scan
+                log.exception("store listener failed")
+        return True
+
+    def _photo_for(self, rel: str) -> Photo | None:
+        stem = rel[:-4]
+        for ext in PHOTO_EXTENSIONS:
+            for candidate in (stem + ext, stem + ext.upper()):
+                found = self._photo_results.get(candidate)
+                if isinstance(found, Photo):
+                    return found
+        return None
+
+    def _default_photo(self) -> Photo:
+        for ext in PHOTO_EXTENSIONS:
+            found = self._photo_results.get(DEFAULT_PHOTO_STEM + ext)
+            if isinstance(found, Photo):
+                return found
+        path = str(PACKAGED_DEFAULT_PHOTO)
+        info = os.stat(path)
+        return sniff_photo(path, info.st_size, info.st_mtime_ns)
+
+    def _build_snapshot(self, newest_dir: int, walk_problems: list[Problem],
+                        generation: int) -> Snapshot:
+        problems = list(walk_problems)
+        by_id: dict[str, list[tuple[str, Entry]]] = {}
+        for rel, result in self._results.items():
+            if isinstance(result, Problem):
+                problems.append(result)
+            else:
+                by_id.setdefault(result.id, []).append((rel, result))
+        problems.extend(self._warnings.values())
+        photo_problems = {rel: p for rel, p in self._photo_results.items()
+                          if isinstance(p, Problem)}
+        slugs = assign_slugs({entry.rubric for pairs in by_id.values() for _, entry in pairs})
+        entries: list[Entry] = []
+        for article_id, pairs in by_id.items():
+            pairs.sort(key=lambda pair: pair[0])
+            rel, entry = pairs[0]
+            if len(pairs) > 1:
+                winner = self.display(rel)
+                problems.append(Problem(winner, f"id {article_id} is used by {len(pairs)} files;"
+                                        " this one is published", fatal=False))
+                problems.extend(Problem(self.display(other), f"id {article_id} is already used"
+                                        f" by {winner}; not published") for other, _ in pairs[1:])
+            photo = self._photo_for(rel)
+            if photo is None:
+                problems.extend(
+                    Problem(p.path, f"{p.reason}; the default image is used instead", fatal=False)
+                    for candidate, p in photo_problems.items()
+                    if candidate[:-len(os.path.splitext(candidate)[1])] == rel[:-4]
+                )
+            slug = slugs[entry.rubric]
+            if entry.slug != slug or entry.photo != photo:
+                entry = replace(entry, slug=slug, photo=photo)
+                self._results[rel] = entry
+            entries.append(entry)
+        ordered, keys = _index_sorted(entries)
+        by_slug: dict[str, list[Entry]] = {}
+        for entry in ordered:
+            by_slug.setdefault(entry.slug, []).append(entry)
+        slug_entries = {slug: tuple(items) for slug, items in by_slug.items()}
+        all_keys: dict[str | None, list[float]] = {None: keys}
+        for slug, items in slug_entries.items():
+            all_keys[slug] = [-e.published.timestamp() for e in items]
+        problems.sort(key=lambda p: (p.path, p.line or 0, p.reason))
+        return Snapshot(
+            entries=ordered,
+            by_slug=slug_entries,
+            by_id={e.id: e for e in ordered},
+            rubrics={slug: name for name, slug in slugs.items()},
+            problems=tuple(problems),
+            default_photo=self._default_photo(),
+            changed_ns=newest_dir,
+            generation=generation,
+            _keys=all_keys,
+        )
+
+    # -- bodies --------------------------------------------------------------
+
+    def article(self, entry: Entry) -> Article | None:
+        """The whole parsed article for an index entry, or None if it no longer parses."""
+        return self._load_article(entry.path, entry.size, entry.mtime_ns)
+
+    def _load_article_uncached(self, rel: str, size: int, mtime_ns: int) -> Article | None:
+        try:
+            with open(self.absolute(rel), "rb") as fh:
+                data = fh.read(self.max_article_bytes + 1)
+        except OSError:
+            return None
+        text, _warning = decode_article(data)
+        try:
+            return parse_article(text, os.path.basename(rel)[:-4], self.display(rel))
+        except ParseError:
+            return None
+
+    # -- the background scan -------------------------------------------------
+
+    def add_listener(self, listener: Callable[[Snapshot, Snapshot], None]) -> None:
+        """Call listener(old, new) after every change of the snapshot."""
+        self._listeners.append(listener)
+
+    def ensure_watching(self) -> None:
+        """Start the scanning thread in this process (again after a fork)."""
+        if self._thread is not None and self._thread_pid == os.getpid():
+            return
+        with self._lock:
+            if self._thread is not None and self._thread_pid == os.getpid():
+                return
+            self._stop.clear()
+            self._thread_pid = os.getpid()
+            self._thread = threading.Thread(target=self._watch, name="feeds-store", daemon=True)
+            self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.refresh()
+            except Exception:  # the scan must survive anything the disk does
+                log.exception("store scan failed")
+            # A slow scan (a huge store) is not repeated back to back.
+            elapsed = time.monotonic() - started
+            self._stop.wait(max(self.refresh_interval, 3 * elapsed))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self._ready.wait(timeout)
+
+
+def cache_file_for(cache_dir: Path, content_dir: Path) -> Path:
+    """One index file per store folder, so two stores never share one."""
+    digest = hashlib.sha1(os.path.realpath(content_dir).encode()).hexdigest()[:12]
+    return cache_dir / f"index-{digest}.sqlite3"

@@ -1,0 +1,239 @@
+"""The Flask application: routes, request checks and the one error boundary."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, abort, current_app, request, send_file
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from .config import Settings
+from .http import Rendered
+from .model import Entry
+from .parse import MINSK
+from .publish import FeedRequest, NotFound, Publisher, Urls, last_modified
+from .render import RENDERERS
+from .store import Store, cache_file_for
+
+log = logging.getLogger("feeds.web")
+
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+_MAX_WORDS_LENGTH = 200
+_STARTUP_WAIT = 10.0
+
+
+@dataclass
+class Feeds:
+    """The one piece of shared state, kept in app.extensions["feeds"]."""
+
+    settings: Settings
+    store: Store
+    publisher: Publisher
+    watch: bool
+
+
+def feeds_state() -> Feeds:
+    return current_app.extensions["feeds"]  # type: ignore[no-any-return]
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app; test_config may carry SETTINGS (a Settings) and WATCH (bool)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(test_config or {})
+    settings: Settings = app.config.get("SETTINGS") or Settings.from_env()
+    init_app(app, settings, watch=app.config.get("WATCH", True))
+    from . import cli, pages
+
+    pages.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def init_app(app: Flask, settings: Settings, watch: bool = True) -> None:
+    cache_dir = settings.cache_dir or Path(app.instance_path)
+    store = Store(settings.content_dir, cache_file_for(cache_dir, settings.content_dir),
+                  settings.max_article_bytes, settings.refresh_interval)
+    state = Feeds(settings, store, Publisher(settings, store), watch)
+    app.extensions["feeds"] = state
+    if watch:
+        store.ensure_watching()
+    else:
+        store.refresh()
+
+    @app.before_request
+    def _store_ready() -> Response | None:
+        if state.watch:
+            store.ensure_watching()  # again after a fork (gunicorn --preload)
+            if not store.wait_ready(_STARTUP_WAIT):
+                response = Response("The article index is being built; retry shortly.\n",
+                                    503, mimetype="text/plain")
+                response.headers["Retry-After"] = "5"
+                return response
+        return None
+
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(NotFound, lambda exc: _http_error(_not_found()))
+    app.register_error_handler(Exception, _unexpected_error)
+    app.add_url_rule("/feeds/<filename>", view_func=feed_view)
+    app.add_url_rule("/feeds/<name>/archive/<filename>", view_func=archive_view)
+    app.add_url_rule("/photos/<filename>", view_func=photo_view)
+
+
+# -- request helpers -----------------------------------------------------------
+
+
+def base_url() -> str:
+    """The public origin: FEEDS_BASE_URL, else the request's own (checked) host."""
+    configured = feeds_state().settings.base_url
+    if configured:
+        return configured
+    host = request.host if _HOST.match(request.host or "") else "localhost"
+    return f"{request.scheme}://{host}"
+
+
+def urls() -> Urls:
+    return Urls(base_url(), feeds_state().settings)
+
+
+def _bad_request(message: str) -> HTTPException:
+    return HTTPException(response=Response(message + "\n", 400, mimetype="text/plain"))
+
+
+def _not_found() -> HTTPException:
+    return HTTPException(response=Response("Not found.\n", 404, mimetype="text/plain"))
+
+
+def query_limit(default: int) -> int:
+    raw = request.args.get("limit")
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 500:
+        raise _bad_request("limit must be a whole number from 1 to 500")
+    return int(raw)
+
+
+def _words(name: str) -> tuple[str, ...]:
+    raw = request.args.get(name, "")
+    if len(raw) > _MAX_WORDS_LENGTH:
+        raise _bad_request(f"{name} is longer than {_MAX_WORDS_LENGTH} characters")
+    return tuple(sorted({word.casefold() for word in raw.split() if word}))
+
+
+def _since() -> float | None:
+    raw = request.args.get("since")
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    try:
+        if len(text) == 10:
+            moment = datetime.combine(date.fromisoformat(text), datetime.min.time())
+        else:
+            moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _bad_request("since must be an ISO date such as 2025-02-27") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=MINSK)
+    return moment.timestamp()
+
+
+def feed_request(name: str, fmt: str, page: int | None = None) -> FeedRequest:
+    settings = feeds_state().settings
+    return FeedRequest(name=name, fmt=fmt, limit=query_limit(settings.limit), page=page,
+                       words=_words("q"), exclude=_words("exclude"), since=_since())
+
+
+def send(rendered: Rendered) -> ResponseReturnValue:
+    """Answer with the rendered bytes, gzip when asked, 304 when the client is current."""
+    gzip = request.accept_encodings["gzip"] > 0
+    response = Response(rendered.gzipped if gzip else rendered.body,
+                        content_type=rendered.media_type)
+    if gzip:
+        response.headers["Content-Encoding"] = "gzip"
+    response.set_etag(rendered.gzip_etag if gzip else rendered.etag)
+    response.last_modified = rendered.last_modified
+    response.headers["Cache-Control"] = rendered.cache_control
+    response.vary.add("Accept-Encoding")
+    return response.make_conditional(request)
+
+
+def split_filename(filename: str) -> tuple[str, str]:
+    stem, dot, extension = filename.rpartition(".")
+    if not dot or not stem:
+        raise _not_found()
+    return stem, extension
+
+
+# -- views --------------------------------------------------------------------------
+
+
+def feed_view(filename: str) -> ResponseReturnValue:
+    name, fmt = split_filename(filename)
+    if fmt not in RENDERERS:
+        raise _not_found()
+    state = feeds_state()
+    rendered = state.publisher.feed(feed_request(name, fmt), base_url(), time.time())
+    return send(rendered)
+
+
+def archive_view(name: str, filename: str) -> ResponseReturnValue:
+    page, fmt = split_filename(filename)
+    if fmt not in RENDERERS or not page.isascii() or not page.isdigit() or len(page) > 9:
+        raise _not_found()
+    state = feeds_state()
+    request_ = FeedRequest(name=name, fmt=fmt, limit=state.settings.archive_page_size,
+                           page=int(page))
+    return send(state.publisher.feed(request_, base_url(), time.time()))
+
+
+def released_entry(article_id: str) -> Entry:
+    """The entry with this id if it exists and its embargo is over, else 404."""
+    entry = feeds_state().store.snapshot.by_id.get(article_id)
+    if entry is None or entry.published.timestamp() > time.time():
+        raise _not_found()
+    return entry
+
+
+def photo_view(filename: str) -> ResponseReturnValue:
+    stem, extension = split_filename(filename)
+    snapshot = feeds_state().store.snapshot
+    photo = snapshot.default_photo if stem == "_default" else released_entry(stem).photo
+    if photo is None or photo.extension != extension:
+        abort(404)
+    try:
+        response = send_file(photo.path, mimetype=photo.mime_type, conditional=True,
+                             max_age=feeds_state().settings.max_age)
+    except OSError:
+        abort(404)
+    response.headers["Cache-Control"] = f"public, max-age={feeds_state().settings.max_age}"
+    return response
+
+
+def entries_modified(entries: list[Entry]) -> datetime:
+    return last_modified(entries, feeds_state().store.snapshot.changed_ns)
+
+
+# -- the error boundary -------------------------------------------------------------
+
+
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    """Short plain-text errors: no stack trace, no echo of the request."""
+    if exc.response is not None:
+        return exc.response  # type: ignore[return-value]
+    code = exc.code or 500
+    response = Response(f"{code} {exc.name}.\n", code, mimetype="text/plain")
+    if code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def _unexpected_error(exc: Exception) -> Response:
+    log.exception("unexpected error for %s", request.path)
+    return Response("Internal error.\n", 500, mimetype="text/plain")

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from feeds.config import Settings
+from feeds.web import create_app
+from tests.storekit import tiny_store
+
+BASE = "http://feeds.test"
+
+
+def make_app(content: Path, cache: Path, **overrides: object) -> Flask:
+    settings = Settings(content_dir=content, cache_dir=cache, base_url=BASE, **overrides)  # type: ignore[arg-type]
+    return create_app({"SETTINGS": settings, "WATCH": False, "TESTING": True})
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path) -> Path:
+    return tiny_store(tmp_path / "store")
+
+
+@pytest.fixture
+def app(store_dir: Path, tmp_path: Path) -> Iterator[Flask]:
+    yield make_app(store_dir, tmp_path / "cache")
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+def refresh(app: Flask) -> None:
+    app.extensions["feeds"].store.refresh()

@@ -1,0 +1,91 @@
+"""Write articles and photos into a temporary store, the way the newsroom does."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from PIL import Image
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED_ID = "000_f7808c3b0d4d12dc"
+SEED_TEXT = (FIXTURES / f"{SEED_ID}.txt").read_text(encoding="utf-8")
+
+MONTHS = ["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
+          "сентября", "октября", "ноября", "декабря"]
+
+
+def date_line(year: int, month: int, day: int, hour: int, minute: int) -> str:
+    return f"{day} {MONTHS[month - 1]} {year}, {hour:02d}:{minute:02d}"
+
+
+def article_text(rubric: str, published: str, title: str, paragraphs: list[str],
+                 credit: str | None = "Фото Ивана Петрова") -> str:
+    """An article in the store's page-text layout, chrome included."""
+    day_month = " ".join(published.split()[:2])
+    lines = ["ГОСОРГАНЫГОСОРГАНЫ", "Флаг Понедельник, 3 марта 2025",
+             "Минск Ясно -2°C", "Все новости", rubric, published, "", title, ""]
+    body = list(paragraphs)
+    body[0] = f"{day_month}, Минск /Корр. БЕЛТА/. {body[0]}"
+    body[-1] = body[-1] + "-0-"
+    lines += [*body, ""]
+    if credit:
+        lines.append(credit)
+    lines += [f"Новости рубрики {rubric}", "Топ-новости", "Свежие новости Беларуси"]
+    return "\n".join(lines) + "\n"
+
+
+def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (64, 40),
+                color: tuple[int, int, int] = (20, 120, 60)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def write(root: Path, rel: str, data: str | bytes, mtime: float | None = None) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8")
+    else:
+        path.write_bytes(data)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+def write_article(root: Path, article_id: str, rubric: str = "Общество",
+                  published: str = "3 марта 2025, 10:00", title: str = "Заголовок",
+                  paragraphs: list[str] | None = None, photo: bytes | None = None,
+                  photo_ext: str = "jpg", folder: str = "", credit: str | None = None) -> Path:
+    """Write one article (and its photo) into the store; returns the text file's path."""
+    paragraphs = paragraphs or ["Первый абзац новости.", "Второй абзац новости."]
+    rel = f"{folder}/{article_id}.txt" if folder else f"{article_id}.txt"
+    path = write(root, rel, article_text(rubric, published, title, paragraphs,
+                                         credit or "Фото Ивана Петрова"))
+    if photo is not None:
+        write(root, rel[:-4] + "." + photo_ext, photo)
+    return path
+
+
+def tiny_store(root: Path) -> Path:
+    """The fixed store behind the golden files: the seed plus three articles."""
+    root.mkdir(parents=True, exist_ok=True)
+    write(root, f"{SEED_ID}.txt", SEED_TEXT)
+    write(root, f"{SEED_ID}.jpg", image_bytes("JPEG", (80, 50)))
+    write_article(root, "001_sport", "Спорт", "1 марта 2025, 18:45",
+                  "Минское «Динамо» & <b>победило</b>",
+                  ["Матч закончился со счетом 3:1 <script>alert(1)</script>.",
+                   "Следующая игра ]]> пройдет в субботу."],
+                  photo=image_bytes("PNG", (40, 40), (200, 30, 30)), photo_ext="jpg")
+    write_article(root, "002_culture", "Культура", "15 июля 2009, 12:00",
+                  "Фестиваль в Витебске", ["Открылся фестиваль.", "Он продлится неделю."],
+                  folder="2009/07")
+    write_article(root, "003_science", "Наука", "2 марта 2025, 09:15",
+                  "Ученые представили новый сплав", ["Сплав легче алюминия."],
+                  photo=image_bytes("WEBP", (30, 20)), photo_ext="webp")
+    write(root, "_default.png", image_bytes("PNG", (32, 32), (15, 107, 58)))
+    write(root, "README.md", "Not an article.\n")
+    write(root, ".draft.txt", "Черновик\n")
+    return root
