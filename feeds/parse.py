@@ -79,19 +79,18 @@ _MONTH_NAMES = (
     "июля", "августа", "сентября", "октября", "ноября", "декабря",
 )  # fmt: skip
 _MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, start=1)}
-_MONTH_RE = "|".join(_MONTHS)
 
 # "27 февраля 2025, 14:29": ASCII digits only; the comma before the time may be missing.
+# The month is any word here and checked against _MONTHS after .lower(): re.IGNORECASE
+# would also accept look-alikes such as U+1C80 for "в" that no lookup table knows.
 _DATE_LINE = re.compile(
-    rf"([0-9]{{1,2}})\s+({_MONTH_RE})\s+([0-9]{{4}})(?:\s*,\s*|\s+)([0-9]{{1,2}}):([0-9]{{2}})",
-    re.IGNORECASE,
+    r"([0-9]{1,2})\s+([^\W\d_]+)\s+([0-9]{4})(?:\s*,\s*|\s+)([0-9]{1,2}):([0-9]{2})"
 )
 
 # "27 февраля, Минск /Корр. БЕЛТА/." at the start of the first paragraph.
 _DATELINE = re.compile(
-    rf"(?P<dateline>[0-9]{{1,2}}\s+(?:{_MONTH_RE})(?:\s+[0-9]{{4}})?\s*,\s*[^/,\s][^/]{{0,80}}?"
-    r"\s*/\s*(?P<source>[^/\s][^/]{0,100}?)\s*/\.)",
-    re.IGNORECASE,
+    r"(?P<dateline>[0-9]{1,2}\s+(?P<month>[^\W\d_]+)(?:\s+[0-9]{4})?\s*,\s*[^/,\s][^/]{0,80}?"
+    r"\s*/\s*(?P<source>[^/\s][^/]{0,100}?)\s*/\.)"
 )
 
 _CREDIT = re.compile(r"(?:Фото|ФОТО)[\s:]")
@@ -110,10 +109,10 @@ _END_MARK = "-0-"
 
 def _resolve(line: str, match: re.Match[str]) -> datetime:
     """Minsk wall time of a matched date line as an aware datetime."""
-    day, month_name, year, hour, minute = match.groups()
+    day, month, year, hour, minute = match.groups()
     shown = f"'{line}'"
     try:
-        naive = datetime(int(year), _MONTHS[month_name.lower()], int(day), int(hour), int(minute))
+        naive = datetime(int(year), _MONTHS[month.lower()], int(day), int(hour), int(minute))
     except ValueError:
         raise ParseError(f"impossible date or time {shown}") from None
     try:
@@ -125,10 +124,18 @@ def _resolve(line: str, match: re.Match[str]) -> datetime:
     return published
 
 
+def _date_line(line: str) -> re.Match[str] | None:
+    """The match if a stripped line is a full date-with-time line."""
+    if not line[:1].isdigit():  # most lines fail here, cheaply
+        return None
+    match = _DATE_LINE.fullmatch(line)
+    return match if match is not None and match[2].lower() in _MONTHS else None
+
+
 def parse_published(line: str) -> datetime | None:
     """Published time of a "D месяца YYYY, HH:MM" line, or None if the line is not one."""
     stripped = line.strip()
-    match = _DATE_LINE.fullmatch(stripped)
+    match = _date_line(stripped)
     return None if match is None else _resolve(stripped, match)
 
 
@@ -143,6 +150,7 @@ def parse_article(text: str, article_id: str, path: str = "") -> Article:
 
 
 def _parse(text: str, article_id: str, path: str) -> Article:
+    """Do the work of parse_article; every rejection here is a deliberate ParseError."""
     if clean_text(article_id) != article_id:
         # The id becomes GUIDs and URLs; silently changing it would change its identity.
         raise ParseError(f"article id {article_id!r} has characters XML cannot carry", None, path)
@@ -153,7 +161,7 @@ def _parse(text: str, article_id: str, path: str) -> Article:
     date_at = -1
     published = None
     for i, line in enumerate(lines):
-        match = _DATE_LINE.fullmatch(line) if line[:1].isdigit() else None
+        match = _date_line(line)
         if match is not None:
             try:
                 published = _resolve(line, match)
@@ -178,7 +186,7 @@ def _parse(text: str, article_id: str, path: str) -> Article:
 
     dateline = source = None
     match = _DATELINE.match(paragraphs[0])
-    if match is not None:
+    if match is not None and match["month"].lower() in _MONTHS:
         dateline, source = match.group("dateline", "source")
 
     return Article(

@@ -41,3 +41,13 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 def refresh(app: Flask) -> None:
     app.extensions["feeds"].store.refresh()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden from the current output")
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))

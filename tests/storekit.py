@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from pathlib import Path
 
 from PIL import Image
@@ -69,8 +70,11 @@ def write_article(root: Path, article_id: str, rubric: str = "Общество",
     return path
 
 
-def tiny_store(root: Path) -> Path:
-    """The fixed store behind the golden files: the seed plus three articles."""
+def build_tiny_store(root: Path) -> Path:
+    """The fixed store behind the golden files: the seed plus three articles.
+
+    Its output is committed as tests/fixtures/tiny; tests copy that folder.
+    """
     root.mkdir(parents=True, exist_ok=True)
     write(root, f"{SEED_ID}.txt", SEED_TEXT)
     write(root, f"{SEED_ID}.jpg", image_bytes("JPEG", (80, 50)))
@@ -88,4 +92,10 @@ def tiny_store(root: Path) -> Path:
     write(root, "_default.png", image_bytes("PNG", (32, 32), (15, 107, 58)))
     write(root, "README.md", "Not an article.\n")
     write(root, ".draft.txt", "Черновик\n")
+    return root
+
+
+def tiny_store(root: Path) -> Path:
+    """Copy the committed tiny store (photos included) to root."""
+    shutil.copytree(FIXTURES / "tiny", root)
     return root

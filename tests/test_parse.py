@@ -125,6 +125,8 @@ def test_every_month(number: int, month: str) -> None:
         ("27 февраля 2025, 14.29", None),
         ("127 февраля 2025, 14:29", None),
         ("٢٧ февраля 2025, 14:29", None),
+        ("27 фе\u1c80раля 2025, 14:29", None),  # a look-alike "в" is not a month
+        ("27 мартобря 2025, 14:29", None),
     ],
 )
 def test_parse_published(line: str, expected: datetime | None) -> None:
@@ -478,6 +480,9 @@ SPECIAL_LINES = [
     "  ",
     "\x00\ufeff",
     "\ud800",
+    "1 фе\u1c80раля 2025, 10:00",
+    "1 ФЕВРАЛЯ 2025 10:00",
+    "3 мАрТа, Минск /БЕЛТА/. Текст",
 ]
 
 lines_strategy = st.lists(
