@@ -6,9 +6,11 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 
 @click.command("check")
+@with_appcontext
 def check_command() -> None:
     """Read the whole store and list every problem, one line per file."""
     state = current_app.extensions["feeds"]

@@ -45,7 +45,7 @@ def sniff_photo(path: str, size: int, mtime_ns: int = 0) -> Photo:
                 with Image.open(fh) as image:
                     kind, (width, height) = image.format, image.size
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"not a readable image ({exc.__class__.__name__})") from None
+        raise ImageError("not a readable image") from None
     mime_type = _FORMAT_TYPES.get(kind or "")
     if mime_type is None:
         raise ImageError(f"unsupported image format {kind}")

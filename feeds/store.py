@@ -621,7 +621,12 @@ class Store:
             self._stop.wait(max(self.refresh_interval, 3 * elapsed))
 
     def stop(self) -> None:
+        """Stop the scanning thread and release the index file."""
         self._stop.set()
+        with self._lock:
+            if self._cache is not None:
+                self._cache.db.close()
+                self._cache = None
 
     def wait_ready(self, timeout: float) -> bool:
         return self._ready.wait(timeout)

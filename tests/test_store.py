@@ -1,0 +1,168 @@
+"""The store: what counts as an article, photos, problems, the shared index."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from feeds.store import Store, cache_file_for
+from tests.storekit import SEED_TEXT, article_text, image_bytes, write, write_article
+
+
+def open_store(root: Path, cache: Path, **kwargs: object) -> Store:
+    store = Store(root, cache_file_for(cache, root), **kwargs)  # type: ignore[arg-type]
+    store.refresh()
+    return store
+
+
+def test_ids_come_from_file_names_anywhere_under_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    write_article(root, "a1", folder="2025/02/27")
+    write(root, "UPPER.TXT", article_text("Спорт", "1 марта 2025, 10:00", "Т", ["Абзац."]))
+    write(root, "notes.md", "not an article")
+    write(root, "_drafts/d1.txt", SEED_TEXT)
+    write(root, ".hidden/h1.txt", SEED_TEXT)
+    write(root, ".swap.txt", SEED_TEXT)
+    write(root, "_draft.txt", SEED_TEXT)
+    snapshot = open_store(root, tmp_path / "cache").snapshot
+    assert sorted(snapshot.by_id) == ["UPPER", "a1"]
+    assert snapshot.by_id["a1"].path == "2025/02/27/a1.txt"
+    assert snapshot.rubrics == {"society": "Общество", "sport": "Спорт"}
+
+
+def test_unknown_rubric_gets_a_transliterated_slug(tmp_path: Path) -> None:
+    write_article(tmp_path / "s", "n1", rubric="Наука")
+    assert open_store(tmp_path / "s", tmp_path / "c").snapshot.rubrics == {"nauka": "Наука"}
+
+
+def test_photo_is_sniffed_and_chosen_in_order(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    write_article(root, "p1", photo=image_bytes("PNG"), photo_ext="JPG")
+    write(root, "p1.webp", image_bytes("WEBP"))
+    write_article(root, "p2", photo=b"", photo_ext="jpg")
+    write(root, "p2.png", image_bytes("PNG"))
+    write_article(root, "p3", photo=image_bytes("JPEG")[:-40], photo_ext="jpg")
+    write_article(root, "p4", photo=b"<html>not an image</html>", photo_ext="jpeg")
+    snapshot = open_store(root, tmp_path / "cache").snapshot
+    p1 = snapshot.by_id["p1"].photo
+    assert p1 is not None and p1.mime_type == "image/png" and p1.path.endswith("p1.JPG")
+    p2 = snapshot.by_id["p2"].photo
+    assert p2 is not None and p2.path.endswith("p2.png")
+    assert snapshot.by_id["p3"].photo is None
+    assert snapshot.by_id["p4"].photo is None
+    reasons = {os.path.basename(p.path): p.reason for p in snapshot.problems}
+    assert "truncated JPEG" in reasons["p3.jpg"] and "default image" in reasons["p3.jpg"]
+    assert "not a readable image" in reasons["p4.jpeg"]
+    assert all(not p.fatal for p in snapshot.problems)
+
+
+def test_duplicate_ids_publish_the_first_path(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    write_article(root, "dup", title="Первый", folder="a")
+    write_article(root, "dup", title="Второй", folder="b")
+    snapshot = open_store(root, tmp_path / "cache").snapshot
+    assert snapshot.by_id["dup"].title == "Первый"
+    paths = sorted(os.path.relpath(p.path, root) for p in snapshot.problems)
+    assert paths == ["a/dup.txt", "b/dup.txt"]
+    assert [os.path.relpath(p.path, root) for p in snapshot.rejected] == ["b/dup.txt"]
+
+
+def test_links_outside_the_store_are_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    write_article(outside, "secret", title="Секрет")
+    root = tmp_path / "store"
+    write_article(root, "inside")
+    os.symlink(outside, root / "linkdir")
+    os.symlink(outside / "secret.txt", root / "secret.txt")
+    os.symlink(root / "inside.txt", root / "alias.txt")
+    os.symlink(root, root / "loop")
+    snapshot = open_store(root, tmp_path / "cache").snapshot
+    assert "secret" not in snapshot.by_id
+    assert set(snapshot.by_id) == {"inside", "alias"}
+    assert any("outside the store" in p.reason for p in snapshot.problems)
+
+
+def test_oversized_file_is_rejected_unread(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    write_article(root, "big", paragraphs=["Очень длинный абзац. " * 200])
+    snapshot = open_store(root, tmp_path / "cache", max_article_bytes=2048).snapshot
+    assert "big" not in snapshot.by_id
+    assert "limit" in snapshot.rejected[0].reason
+
+
+def test_windows_1251_is_read_and_reported(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    text = article_text("Экономика", "5 мая 2025, 08:00", "Курс валют", ["Курс не изменился."])
+    write(root, "cp.txt", text.encode("cp1251"))
+    write(root, "bom.txt", b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    snapshot = open_store(root, tmp_path / "cache").snapshot
+    assert snapshot.by_id["cp"].title == "Курс валют"
+    assert snapshot.by_id["bom"].title == "Курс валют"
+    assert [os.path.basename(p.path) for p in snapshot.problems] == ["cp.txt"]
+    assert "1251" in snapshot.problems[0].reason and not snapshot.problems[0].fatal
+
+
+def test_changes_are_seen_and_unchanged_files_not_reparsed(tmp_path: Path) -> None:
+    root, cache = tmp_path / "store", tmp_path / "cache"
+    path = write_article(root, "a", title="Старый")
+    store = open_store(root, cache)
+    generation = store.snapshot.generation
+    assert store.refresh() is False and store.snapshot.generation == generation
+    path.write_text(path.read_text(encoding="utf-8").replace("Старый", "Новый!"),
+                    encoding="utf-8")
+    assert store.refresh() is True
+    assert store.snapshot.by_id["a"].title == "Новый!"
+    path.unlink()
+    store.refresh()
+    assert store.snapshot.by_id == {}
+
+
+def test_a_restart_reuses_the_index_instead_of_parsing(tmp_path: Path) -> None:
+    root, cache = tmp_path / "store", tmp_path / "cache"
+    path = write_article(root, "a", title="Один")
+    open_store(root, cache)
+    # Same size and mtime, other text: only a re-parse could see the change.
+    stat = path.stat()
+    path.write_text(path.read_text(encoding="utf-8").replace("Один", "Ёлка"), encoding="utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert open_store(root, cache).snapshot.by_id["a"].title == "Один"
+
+
+@pytest.mark.parametrize("damage", [b"", b"garbage" * 100, b"SQLite format 3\x00" + b"\xff" * 200])
+def test_a_damaged_index_is_rebuilt(tmp_path: Path, damage: bytes) -> None:
+    root, cache = tmp_path / "store", tmp_path / "cache"
+    write_article(root, "a", title="Один")
+    open_store(root, cache).stop()
+    index = cache_file_for(cache, root)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{index}{suffix}").unlink(missing_ok=True)
+    index.write_bytes(damage)
+    assert open_store(root, cache).snapshot.by_id["a"].title == "Один"
+
+
+def test_problems_are_logged_once_per_file_version(tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    root, cache = tmp_path / "store", tmp_path / "cache"
+    write(root, "bad.txt", "Общество\n31 февраля 2025, 10:00\n\nЗаголовок\n\nТекст.\n")
+    caplog.set_level(logging.WARNING, "feeds.store")
+    store = open_store(root, cache)
+    write_article(root, "good")
+    store.refresh()
+    open_store(root, cache)  # another worker sharing the index
+    messages = [r.getMessage() for r in caplog.records if "bad.txt" in r.getMessage()]
+    assert messages == [f"{root}/bad.txt:2: impossible date or time '31 февраля 2025, 10:00'"]
+
+
+def test_embargo_is_applied_at_query_time(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    write_article(root, "now", published="1 марта 2025, 10:00")
+    write_article(root, "later", published="1 марта 2025, 12:00")
+    snapshot = open_store(root, tmp_path / "cache").snapshot
+    noon = snapshot.by_id["later"].published.timestamp()
+    assert [e.id for e in snapshot.released(None, noon - 1)] == ["now"]
+    assert [e.id for e in snapshot.released(None, noon)] == ["later", "now"]
+    assert snapshot.next_release(noon - 1) == noon
+    assert snapshot.embargoed_count("society", noon - 1) == 1
