@@ -1,0 +1,91 @@
+"""Run the real service under gunicorn on 127.0.0.1 for HTTP-level tests."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str, headers: dict[str, str] | None = None,
+            method: str = "GET") -> Reply:
+        """One request on a fresh connection, so the workers share the load."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request(method, path, headers=headers or {})
+            response = connection.getresponse()
+            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()},
+                         response.read())
+        finally:
+            connection.close()
+
+
+@contextmanager
+def running_server(content: Path, cache: Path, workers: int = 2,
+                   **env: str) -> Iterator[Server]:
+    port = free_port()
+    environment = dict(os.environ, FEEDS_CONTENT_DIR=str(content), FEEDS_CACHE_DIR=str(cache),
+                       FEEDS_BASE_URL=f"http://127.0.0.1:{port}", FEEDS_REFRESH_INTERVAL="0.5",
+                       **env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+         "--chdir", str(ROOT), "app:app"],
+        env=environment, start_new_session=True, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    server = Server(port, process)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if server.get("/feeds/all.rss").status == 200:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
+            time.sleep(0.1)
+        yield server
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
