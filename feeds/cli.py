@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import quote, unquote
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+
+# Aggregator flavours that are not per rubric (see feeds/flavours.py).
+EXTRA_FEEDS: tuple[str, ...] = ()
 
 
 @click.command("check")
@@ -24,5 +32,91 @@ def check_command() -> None:
     sys.exit(1 if rejected else 0)
 
 
+def export_paths(app: Flask) -> list[str]:
+    """Every URL path the service answers for the current store."""
+    from .render import RENDERERS
+
+    state = app.extensions["feeds"]
+    snapshot = state.store.snapshot
+    now = time.time()
+    size = state.settings.archive_page_size
+    paths = ["/", "/feeds.opml"]
+    names = ["all", *snapshot.rubric_slugs(now)]
+    paths += [f"/{slug}/" for slug in names[1:]]
+    for name in names:
+        released = snapshot.released(None if name == "all" else name, now)
+        pages = -(-len(released) // size)
+        for fmt in RENDERERS:
+            paths.append(f"/feeds/{name}.{fmt}")
+            paths += [f"/feeds/{name}/archive/{page}.{fmt}" for page in range(1, pages + 1)]
+    paths += [f"/feeds/{flavour}.rss" for flavour in EXTRA_FEEDS]
+    for entry in snapshot.released(None, now):
+        paths.append(f"/articles/{quote(entry.id)}.html")
+        if entry.photo is not None:
+            paths.append(f"/photos/{quote(entry.id)}.{entry.photo.extension}")
+    if snapshot.default_photo is not None:
+        paths.append(f"/photos/_default.{snapshot.default_photo.extension}")
+    static = Path(app.static_folder or "")
+    paths += [f"/static/{p.name}" for p in sorted(static.iterdir()) if p.is_file()]
+    return paths
+
+
+def _target(outdir: Path, path: str) -> Path:
+    relative = unquote(path).lstrip("/")
+    return outdir / (relative + "index.html" if relative.endswith("/") or not relative
+                     else relative)
+
+
+def _write_if_changed(target: Path, data: bytes) -> bool:
+    """Leave unchanged files alone, so rsync and object-store syncs stay cheap."""
+    try:
+        if target.stat().st_size == len(data) and target.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, target)
+    return True
+
+
+@click.command("build")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--base-url", help="Public origin for absolute links (default: FEEDS_BASE_URL).")
+@with_appcontext
+def build_command(outdir: Path, base_url: str | None) -> None:
+    """Write every feed, archive page, HTML page and photo as static files, with .gz twins."""
+    from .http import compress
+    from .web import create_app
+
+    settings = current_app.extensions["feeds"].settings
+    base = (base_url or settings.base_url or "").rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise click.UsageError("set FEEDS_BASE_URL or pass --base-url https://...")
+    app = create_app({"SETTINGS": replace(settings, base_url=base), "WATCH": False})
+    client = app.test_client()
+    paths = export_paths(app)
+    written = failed = 0
+    started = time.monotonic()
+    with click.progressbar(paths, label=f"Building {outdir}", file=sys.stderr) as bar:
+        for path in bar:
+            response = client.get(path)
+            if response.status_code != 200:
+                failed += 1
+                click.echo(f"\n{path}: HTTP {response.status_code}", err=True)
+                continue
+            body = response.get_data()
+            target = _target(outdir, path)
+            written += _write_if_changed(target, body)
+            if not (response.mimetype or "").startswith("image/"):
+                written += _write_if_changed(target.with_name(target.name + ".gz"),
+                                             compress(body))
+    click.echo(f"{len(paths)} resources, {written} files written, {failed} failed,"
+               f" {time.monotonic() - started:.1f} s")
+    sys.exit(1 if failed else 0)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(check_command)
+    app.cli.add_command(build_command)

@@ -44,7 +44,7 @@ def sniff_photo(path: str, size: int, mtime_ns: int = 0) -> Photo:
                 warnings.simplefilter("ignore")
                 with Image.open(fh) as image:
                     kind, (width, height) = image.format, image.size
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         raise ImageError("not a readable image") from None
     mime_type = _FORMAT_TYPES.get(kind or "")
     if mime_type is None:

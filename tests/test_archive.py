@@ -1,0 +1,97 @@
+"""RFC 5005 archives and the static export."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import feedparser
+import pytest
+from flask.testing import FlaskClient
+from lxml import etree
+
+from tests.conftest import BASE, make_app
+from tests.storekit import date_line, write_article
+
+NS = {"atom": "http://www.w3.org/2005/Atom", "fh": "http://purl.org/syndication/history/1.0"}
+
+
+@pytest.fixture
+def archive_client(tmp_path: Path) -> FlaskClient:
+    root = tmp_path / "store"
+    for n in range(57):
+        rubric = "Спорт" if n % 3 == 0 else "Экономика"
+        write_article(root, f"a{n:03d}", rubric, date_line(2024, 1 + n % 12, 1 + n % 28, 10, n),
+                      f"Новость номер {n}")
+    return make_app(root, tmp_path / "cache", archive_page_size=10, limit=5).test_client()
+
+
+def walk(client: FlaskClient, url: str) -> tuple[list[str], list[str]]:
+    """Follow prev-archive links from a subscription document; return ids per document."""
+    ids: list[str] = []
+    pages: list[str] = []
+    url = client.get(url).data and url
+    document = etree.fromstring(client.get(url).data)
+    link = document.find("atom:link[@rel='prev-archive']", NS)
+    while link is not None:
+        page_url = link.get("href").replace(BASE, "")
+        pages.append(page_url)
+        response = client.get(page_url)
+        assert response.status_code == 200
+        page = etree.fromstring(response.data)
+        assert page.find("fh:archive", NS) is not None
+        assert page.find("atom:link[@rel='current']", NS).get("href") == BASE + url
+        ids += [e.findtext("atom:id", namespaces=NS) for e in page.findall("atom:entry", NS)]
+        link = page.find("atom:link[@rel='prev-archive']", NS)
+    return ids, pages
+
+
+@pytest.mark.parametrize("name,count", [("all", 57), ("sport", 19), ("economics", 38)])
+def test_archive_walk_reaches_every_article_once(archive_client: FlaskClient, name: str,
+                                                 count: int) -> None:
+    ids, pages = walk(archive_client, f"/feeds/{name}.atom")
+    assert len(ids) == count
+    assert len(set(ids)) == count
+    assert len(pages) == -(-count // 10)
+
+
+def test_full_archive_pages_are_cached_long_and_linked_both_ways(
+        archive_client: FlaskClient) -> None:
+    full = archive_client.get("/feeds/all/archive/2.rss")
+    assert full.headers["Cache-Control"] == "public, max-age=604800"
+    latest = archive_client.get("/feeds/all/archive/6.rss")
+    assert latest.headers["Cache-Control"] == "public, max-age=120"
+    channel = etree.fromstring(full.data).find("channel")
+    rels = {link.get("rel"): link.get("href") for link in channel.findall("atom:link", NS)}
+    assert rels["prev-archive"] == f"{BASE}/feeds/all/archive/1.rss"
+    assert rels["next-archive"] == f"{BASE}/feeds/all/archive/3.rss"
+    assert rels["current"] == f"{BASE}/feeds/all.rss"
+    assert channel.find("fh:archive", NS) is not None
+    assert not feedparser.parse(full.data).bozo
+    first = etree.fromstring(archive_client.get("/feeds/all/archive/1.atom").data)
+    assert first.find("atom:link[@rel='prev-archive']", NS) is None
+    json_page = archive_client.get("/feeds/all/archive/3.json").get_json()
+    assert json_page["next_url"] == f"{BASE}/feeds/all/archive/2.json"
+
+
+def test_static_export_matches_the_server(tmp_path: Path, store_dir: Path) -> None:
+    app = make_app(store_dir, tmp_path / "cache")
+    out = tmp_path / "site"
+    result = app.test_cli_runner().invoke(args=["build", str(out)])
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    checked = 0
+    for path in ["/", "/sport/", "/feeds.opml", "/feeds/all.rss", "/feeds/nauka.json",
+                 "/feeds/all/archive/1.atom", "/articles/001_sport.html",
+                 "/photos/001_sport.png", "/photos/_default.png", "/static/logo.png"]:
+        served = client.get(path)
+        file = out / (path.lstrip("/") + ("index.html" if path.endswith("/") else ""))
+        assert file.read_bytes() == served.data, path
+        if not served.mimetype.startswith("image/"):
+            packed = client.get(path, headers={"Accept-Encoding": "gzip"}).data
+            assert (file.parent / (file.name + ".gz")).read_bytes() == packed
+            assert gzip.decompress(packed) == served.data
+        checked += 1
+    assert checked == 10
+    again = app.test_cli_runner().invoke(args=["build", str(out)])
+    assert " 0 files written, 0 failed" in again.output
