@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 # Aggregator flavours that are not per rubric (see feeds/flavours.py).
-EXTRA_FEEDS: tuple[str, ...] = ()
+EXTRA_FEEDS: tuple[str, ...] = ("yandex", "dzen")
 
 
 @click.command("check")
@@ -50,6 +50,7 @@ def export_paths(app: Flask) -> list[str]:
             paths.append(f"/feeds/{name}.{fmt}")
             paths += [f"/feeds/{name}/archive/{page}.{fmt}" for page in range(1, pages + 1)]
     paths += [f"/feeds/{flavour}.rss" for flavour in EXTRA_FEEDS]
+    paths += [f"/feeds/{flavour}/{slug}.rss" for flavour in EXTRA_FEEDS for slug in names[1:]]
     for entry in snapshot.released(None, now):
         paths.append(f"/articles/{quote(entry.id)}.html")
         if entry.photo is not None:

@@ -24,6 +24,8 @@ from .store import Snapshot, Store
 TAG_PREFIX = "tag:belta.by,2025:"
 ARCHIVE_MAX_AGE = 7 * 24 * 3600  # a full archive page does not change
 _CACHE_SIZE = 512
+# Google News reads at most 2 MB of a feed; larger documents lose their oldest entries.
+MAX_FEED_BYTES = 2_000_000
 # An empty feed still needs an updated time; the clock would break determinism.
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -43,6 +45,7 @@ class FeedRequest:
     words: tuple[str, ...] = ()  # ?q=
     exclude: tuple[str, ...] = ()  # ?exclude=
     since: float | None = None  # ?since=, Unix time
+    flavour: str = ""  # "yandex" or "dzen": an aggregator's own RSS profile
 
     @property
     def filtered(self) -> bool:
@@ -164,7 +167,12 @@ class Publisher:
         slug = None if request.name == "all" else request.name
         if slug is not None and slug not in snapshot.by_slug:
             raise NotFound(request.name)
-        key = ("feed", request, base, snapshot.generation, snapshot.embargoed_count(slug, now))
+        key: tuple = ("feed", request, base, snapshot.generation,
+                      snapshot.embargoed_count(slug, now))
+        if request.flavour:
+            # Flavours look back a fixed number of days, so the day is part of the key.
+            key = (*key, int(now // 3600))
+            return self.cached(key, lambda: self._flavoured(snapshot, request, base, now))
         if request.page is not None:
             return self.cached(key, lambda: self._archive(snapshot, request, base, now))
         return self.cached(key, lambda: self._subscription(snapshot, request, base, now))
@@ -199,8 +207,42 @@ class Publisher:
         self_url = urls.feed(request.name, request.fmt)
         meta = self._meta(snapshot, request.name, urls, self_url, entries,
                           prev_archive=prev_archive)
-        return self._render(request.fmt, meta, self.items(snapshot, entries, urls),
-                            last_modified(entries, snapshot.changed_ns), self.settings.max_age)
+        items = self.items(snapshot, entries, urls)
+        return self._render_capped(lambda chosen: RENDERERS[request.fmt](meta, chosen), items,
+                                   MAX_FEED_BYTES, MEDIA_TYPES[request.fmt],
+                                   last_modified(entries, snapshot.changed_ns),
+                                   self.settings.max_age)
+
+    def _flavoured(self, snapshot: Snapshot, request: FeedRequest, base: str,
+                   now: float) -> Rendered:
+        """Yandex News or Dzen: recent days only, within the aggregator's size limits."""
+        from .flavours import FLAVOURS
+
+        flavour = FLAVOURS[request.flavour]
+        urls = Urls(base, self.settings)
+        slug = None if request.name == "all" else request.name
+        oldest = now - flavour.days * 86400
+        entries = [e for e in snapshot.released(slug, now)[: request.limit]
+                   if e.published.timestamp() >= oldest]
+        path = request.flavour if slug is None else f"{request.flavour}/{slug}"
+        meta = self._meta(snapshot, request.name, urls, f"{urls.base}/feeds/{path}.rss", entries)
+        wide_logo = urls.static("logo-wide.png")
+        items = self.items(snapshot, entries, urls)
+        return self._render_capped(lambda chosen: flavour.render(meta, chosen, wide_logo), items,
+                                   flavour.max_bytes, MEDIA_TYPES["rss"],
+                                   last_modified(entries, snapshot.changed_ns),
+                                   self.settings.max_age)
+
+    def _render_capped(self, render: Callable[[Sequence[Item]], bytes], items: list[Item],
+                       max_bytes: int, media_type: str, modified: datetime,
+                       max_age: int) -> Rendered:
+        """Render; while over max_bytes, drop the older half of the entries."""
+        body = render(items)
+        while len(body) > max_bytes and len(items) > 1:
+            items = items[: len(items) // 2]
+            body = render(items)
+        manifest = tuple((item.entry.id, _item_digest(item)) for item in items)
+        return Rendered(body, media_type, modified, max_age, manifest=manifest)
 
     def _archive(self, snapshot: Snapshot, request: FeedRequest, base: str,
                  now: float) -> Rendered:
@@ -230,7 +272,7 @@ class Publisher:
     def _render(self, fmt: str, meta: FeedMeta, items: Sequence[Item], modified: datetime,
                 max_age: int) -> Rendered:
         body = RENDERERS[fmt](meta, items)
-        manifest = tuple((item.guid, _item_digest(item)) for item in items)
+        manifest = tuple((item.entry.id, _item_digest(item)) for item in items)
         return Rendered(body, MEDIA_TYPES[fmt], modified, max_age, manifest=manifest)
 
 

@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from .config import Settings
+from .flavours import FLAVOURS
 from .http import Rendered
 from .model import Entry
 from .parse import MINSK
@@ -84,6 +85,7 @@ def init_app(app: Flask, settings: Settings, watch: bool = True) -> None:
     app.register_error_handler(Exception, _unexpected_error)
     app.add_url_rule("/feeds/<filename>", view_func=feed_view)
     app.add_url_rule("/feeds/<name>/archive/<filename>", view_func=archive_view)
+    app.add_url_rule("/feeds/<flavour>/<filename>", view_func=flavour_view)
     app.add_url_rule("/photos/<filename>", view_func=photo_view)
 
 
@@ -144,10 +146,11 @@ def _since() -> float | None:
     return moment.timestamp()
 
 
-def feed_request(name: str, fmt: str, page: int | None = None) -> FeedRequest:
+def feed_request(name: str, fmt: str, flavour: str = "") -> FeedRequest:
     settings = feeds_state().settings
-    return FeedRequest(name=name, fmt=fmt, limit=query_limit(settings.limit), page=page,
-                       words=_words("q"), exclude=_words("exclude"), since=_since())
+    default = FLAVOURS[flavour].max_items if flavour else settings.limit
+    return FeedRequest(name=name, fmt=fmt, limit=query_limit(default), words=_words("q"),
+                       exclude=_words("exclude"), since=_since(), flavour=flavour)
 
 
 def send(rendered: Rendered) -> ResponseReturnValue:
@@ -176,11 +179,23 @@ def split_filename(filename: str) -> tuple[str, str]:
 
 def feed_view(filename: str) -> ResponseReturnValue:
     name, fmt = split_filename(filename)
+    if name in FLAVOURS:
+        return flavour_view(name, "all.rss" if fmt == "rss" else "")
     if fmt not in RENDERERS:
         raise _not_found()
     state = feeds_state()
     rendered = state.publisher.feed(feed_request(name, fmt), base_url(), time.time())
     return send(rendered)
+
+
+def flavour_view(flavour: str, filename: str) -> ResponseReturnValue:
+    """/feeds/yandex.rss, /feeds/dzen.rss and their per-rubric /feeds/yandex/<slug>.rss."""
+    name, fmt = split_filename(filename)
+    if flavour not in FLAVOURS or fmt != "rss" or name in FLAVOURS:
+        raise _not_found()
+    state = feeds_state()
+    request_ = feed_request(name, "rss", flavour)
+    return send(state.publisher.feed(request_, base_url(), time.time()))
 
 
 def archive_view(name: str, filename: str) -> ResponseReturnValue:
