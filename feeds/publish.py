@@ -26,6 +26,7 @@ ARCHIVE_MAX_AGE = 7 * 24 * 3600  # a full archive page does not change
 _CACHE_SIZE = 512
 # Google News reads at most 2 MB of a feed; larger documents lose their oldest entries.
 MAX_FEED_BYTES = 2_000_000
+_VERSIONS_KEPT = 32
 # An empty feed still needs an updated time; the clock would break determinism.
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -106,6 +107,8 @@ class Publisher:
         self.store = store
         self._cache: OrderedDict[tuple, Rendered] = OrderedDict()
         self._lock = threading.Lock()
+        # Recent versions of each subscription document, for RFC 3229 delta requests.
+        self._versions: dict[tuple, OrderedDict[str, tuple[tuple[str, str], ...]]] = {}
 
     # -- caching ------------------------------------------------------------------
 
@@ -175,7 +178,35 @@ class Publisher:
             return self.cached(key, lambda: self._flavoured(snapshot, request, base, now))
         if request.page is not None:
             return self.cached(key, lambda: self._archive(snapshot, request, base, now))
-        return self.cached(key, lambda: self._subscription(snapshot, request, base, now))
+        return self.cached(key, lambda: self._remember(
+            (request, base), self._subscription(snapshot, request, base, now)))
+
+    def _remember(self, feed: tuple, rendered: Rendered) -> Rendered:
+        with self._lock:
+            versions = self._versions.setdefault(feed, OrderedDict())
+            versions[rendered.etag] = rendered.manifest
+            versions.move_to_end(rendered.etag)
+            while len(versions) > _VERSIONS_KEPT:
+                versions.popitem(last=False)
+        return rendered
+
+    def delta(self, request: FeedRequest, base: str, now: float, old_etags: list[str],
+              current: Rendered) -> Rendered | None:
+        """Only the entries added or changed since a version the client has (RFC 3229)."""
+        with self._lock:
+            versions = self._versions.get((request, base)) or {}
+            known_tags = [tag for tag in old_etags if tag in versions]
+            old = versions[known_tags[0]] if known_tags else None
+        if old is None or request.page is not None or request.flavour:
+            return None
+        old_etag = known_tags[0]
+        known = set(old)
+        changed = frozenset(entry_id for entry_id, digest in current.manifest
+                            if (entry_id, digest) not in known)
+        snapshot = self.store.snapshot
+        key = ("delta", request, base, old_etag, current.etag)
+        return self.cached(key, lambda: self._subscription(snapshot, request, base, now,
+                                                           only=changed))
 
     def _meta(self, snapshot: Snapshot, name: str, urls: Urls, self_url: str,
               entries: Sequence[Entry], **links: object) -> FeedMeta:
@@ -195,9 +226,11 @@ class Publisher:
         )
 
     def _subscription(self, snapshot: Snapshot, request: FeedRequest, base: str,
-                      now: float) -> Rendered:
+                      now: float, only: frozenset[str] | None = None) -> Rendered:
         urls = Urls(base, self.settings)
         entries = self.select(snapshot, request, now)
+        if only is not None:
+            entries = [entry for entry in entries if entry.id in only]
         slug = None if request.name == "all" else request.name
         total = len(snapshot.released(slug, now))
         page_size = self.settings.archive_page_size

@@ -255,7 +255,7 @@ class Store:
         self.max_article_bytes = max_article_bytes
         self.refresh_interval = refresh_interval
         self.snapshot = Snapshot()
-        self._cache_file = cache_file
+        self.cache_file = cache_file
         self._cache: _ParseCache | None = None
         self._lock = threading.RLock()
         self._files: dict[str, _Stat] = {}
@@ -264,6 +264,7 @@ class Store:
         self._photo_results: dict[str, Photo | Problem] = {}
         self._warnings: dict[str, Problem] = {}
         self._listeners: list[Callable[[Snapshot, Snapshot], None]] = []
+        self._scan_listeners: list[Callable[[Snapshot], None]] = []
         self._thread: threading.Thread | None = None
         self._thread_pid = 0
         self._stop = threading.Event()
@@ -459,7 +460,7 @@ class Store:
 
     def _open_cache(self) -> _ParseCache:
         if self._cache is None:
-            self._cache = _ParseCache(self._cache_file)
+            self._cache = _ParseCache(self.cache_file)
         return self._cache
 
     def refresh(self) -> bool:
@@ -597,6 +598,10 @@ class Store:
         """Call listener(old, new) after every change of the snapshot."""
         self._listeners.append(listener)
 
+    def add_scan_listener(self, listener: Callable[[Snapshot], None]) -> None:
+        """Call listener(snapshot) after every background scan, changed or not."""
+        self._scan_listeners.append(listener)
+
     def ensure_watching(self) -> None:
         """Start the scanning thread in this process (again after a fork)."""
         if self._thread is not None and self._thread_pid == os.getpid():
@@ -614,6 +619,8 @@ class Store:
             started = time.monotonic()
             try:
                 self.refresh()
+                for listener in self._scan_listeners:
+                    listener(self.snapshot)
             except Exception:  # the scan must survive anything the disk does
                 log.exception("store scan failed")
             # A slow scan (a huge store) is not repeated back to back.

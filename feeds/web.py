@@ -23,6 +23,7 @@ from .parse import MINSK
 from .publish import FeedRequest, NotFound, Publisher, Urls, last_modified
 from .render import RENDERERS
 from .store import Store, cache_file_for
+from .websub import HubNotifier
 
 log = logging.getLogger("feeds.web")
 
@@ -64,6 +65,14 @@ def init_app(app: Flask, settings: Settings, watch: bool = True) -> None:
                   settings.max_article_bytes, settings.refresh_interval)
     state = Feeds(settings, store, Publisher(settings, store), watch)
     app.extensions["feeds"] = state
+    if settings.websub_hubs:
+        if settings.base_url is None:
+            log.warning("FEEDS_WEBSUB_HUBS is set but FEEDS_BASE_URL is not: no hub pings,"
+                        " since hubs need the feeds' public URLs")
+        else:
+            lock = store.cache_file.with_suffix(".websub.lock") if store.cache_file else None
+            HubNotifier(store, settings.base_url, settings.websub_hubs, settings.limit,
+                        lock).start()
     if watch:
         store.ensure_watching()
     else:
@@ -184,8 +193,34 @@ def feed_view(filename: str) -> ResponseReturnValue:
     if fmt not in RENDERERS:
         raise _not_found()
     state = feeds_state()
-    rendered = state.publisher.feed(feed_request(name, fmt), base_url(), time.time())
-    return send(rendered)
+    request_, now = feed_request(name, fmt), time.time()
+    rendered = state.publisher.feed(request_, base_url(), now)
+    return send_delta(request_, now, rendered) or send(rendered)
+
+
+def send_delta(request_: FeedRequest, now: float, current: Rendered) -> Response | None:
+    """RFC 3229 with the "feed" manipulation: 226 and only what changed, when we can."""
+    wanted = {token.split(";")[0].strip().lower()
+              for token in request.headers.get("A-IM", "").split(",")}
+    if "feed" not in wanted or not request.if_none_match:
+        return None
+    tags = sorted(tag.removesuffix("-gz") for tag in request.if_none_match.as_set())
+    if not tags or current.etag in tags:
+        return None  # the client is current: the ordinary 304
+    delta = feeds_state().publisher.delta(request_, base_url(), now, tags, current)
+    if delta is None:
+        return None
+    gzip = request.accept_encodings["gzip"] > 0
+    response = Response(delta.gzipped if gzip else delta.body, 226,
+                        content_type=delta.media_type)
+    if gzip:
+        response.headers["Content-Encoding"] = "gzip"
+    response.set_etag(current.gzip_etag if gzip else current.etag)
+    response.last_modified = current.last_modified
+    response.headers["IM"] = "feed"
+    response.headers["Cache-Control"] = "no-store, im"
+    response.vary.update(("Accept-Encoding", "A-IM", "If-None-Match"))
+    return response
 
 
 def flavour_view(flavour: str, filename: str) -> ResponseReturnValue:

@@ -142,8 +142,9 @@ def test_renderers_are_pure_and_deterministic() -> None:
         assert render(_meta(published), items) == render(_meta(published), items)
     for render in (render_rss, render_atom):
         document = etree.fromstring(render(_meta(published), items))
-        assert document.xpath(
-            "string(//*[local-name()='item' or local-name()='entry']/*[local-name()='title'])") == article.title
+        entry_title = ("string(//*[local-name()='item' or local-name()='entry']"
+                       "/*[local-name()='title'])")
+        assert document.xpath(entry_title) == article.title
     assert json.loads(render_json(_meta(published), items))["items"][0]["title"] == article.title
 
 

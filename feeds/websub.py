@@ -1,0 +1,162 @@
+"""WebSub publishing: tell the hubs which feeds changed, from one process only.
+
+Every worker scans the store, but only the one holding the WebSub lock file
+compares feeds between scans and pings. Pings go out from a background
+thread with retries, so a slow or dead hub never delays a response.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import heapq
+import logging
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from .store import Snapshot, Store
+
+log = logging.getLogger("feeds.websub")
+
+RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # then the ping is given up
+TIMEOUT = 10.0
+
+Fingerprint = tuple[tuple[str, int, int, int], ...]
+
+
+def feed_fingerprints(snapshot: Snapshot, now: float, limit: int) -> dict[str, Fingerprint]:
+    """What each feed shows right now, compactly: its newest entries and their versions."""
+    names: list[str | None] = [None, *snapshot.by_slug]
+    result = {}
+    for slug in names:
+        entries = snapshot.released(slug, now)[:limit]
+        result[slug or "all"] = tuple(
+            (e.id, e.mtime_ns, e.size, e.photo.mtime_ns if e.photo else 0) for e in entries)
+    return result
+
+
+def feed_urls(base: str, name: str) -> list[str]:
+    """Every published URL whose content follows feed `name`."""
+    urls = [f"{base}/feeds/{name}.{fmt}" for fmt in ("rss", "atom", "json")]
+    if name == "all":
+        urls += [f"{base}/feeds/yandex.rss", f"{base}/feeds/dzen.rss"]
+    else:
+        urls += [f"{base}/feeds/yandex/{name}.rss", f"{base}/feeds/dzen/{name}.rss"]
+    return urls
+
+
+Sender = Callable[[str, str], int]  # (hub, feed url) -> HTTP status
+
+
+def post_publish(hub: str, url: str) -> int:
+    """POST hub.mode=publish for one feed URL; return the hub's status code."""
+    data = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": url}).encode()
+    request = urllib.request.Request(hub, data=data, method="POST", headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+class HubNotifier:
+    """Watches scans for changed feeds and pings every hub about them."""
+
+    def __init__(self, store: Store, base_url: str, hubs: tuple[str, ...], limit: int,
+                 lock_path: Path | None, send: Sender = post_publish) -> None:
+        self.store = store
+        self.base = base_url.rstrip("/")
+        self.hubs = hubs
+        self.limit = limit
+        self.lock_path = lock_path
+        self.send = send
+        self._lock_file: IO[str] | None = None
+        self._last: dict[str, Fingerprint] | None = None
+        self._queue: list[tuple[float, int, str, str]] = []  # (due, attempt, hub, url)
+        self._pending: set[tuple[str, str]] = set()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.store.add_scan_listener(self.on_scan)
+
+    def _is_leader(self) -> bool:
+        """Hold the WebSub lock: the first process to take it pings for all."""
+        if self._lock_file is not None:
+            return True
+        if self.lock_path is None:
+            return True
+        handle = open(self.lock_path, "a")  # noqa: SIM115 - held for the process's life
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._lock_file = handle
+        return True
+
+    def on_scan(self, snapshot: Snapshot) -> None:
+        """Compare what every feed shows with the last scan; queue pings for changes."""
+        if not self._is_leader():
+            return
+        current = feed_fingerprints(snapshot, time.time(), self.limit)
+        previous, self._last = self._last, current
+        if previous is None:
+            return  # the first look: nothing to compare with
+        changed = sorted(name for name in current.keys() | previous.keys()
+                         if current.get(name) != previous.get(name))
+        for name in changed:
+            for url in feed_urls(self.base, name):
+                for hub in self.hubs:
+                    self._enqueue(hub, url, 0, time.monotonic())
+
+    def _enqueue(self, hub: str, url: str, attempt: int, due: float) -> None:
+        with self._wake:
+            if attempt == 0 and (hub, url) in self._pending:
+                return  # already on its way: one ping covers both changes
+            self._pending.add((hub, url))
+            heapq.heappush(self._queue, (due, attempt, hub, url))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="feeds-websub",
+                                                daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._queue or self._queue[0][0] > time.monotonic():
+                    timeout = self._queue[0][0] - time.monotonic() if self._queue else None
+                    self._wake.wait(timeout)
+                _, attempt, hub, url = heapq.heappop(self._queue)
+                self._pending.discard((hub, url))
+            self._deliver(hub, url, attempt)
+
+    def _deliver(self, hub: str, url: str, attempt: int) -> None:
+        try:
+            status = self.send(hub, url)
+            error = "" if 200 <= status < 300 else f"HTTP {status}"
+        except (OSError, ValueError) as exc:
+            error = str(exc) or exc.__class__.__name__
+        if not error:
+            log.info("websub: %s told about %s", hub, url)
+            return
+        if attempt < len(RETRY_DELAYS):
+            delay = RETRY_DELAYS[attempt]
+            log.warning("websub: %s refused %s (%s); retry in %.0f s", hub, url, error, delay)
+            self._enqueue(hub, url, attempt + 1, time.monotonic() + delay)
+        else:
+            log.error("websub: giving up on %s for %s (%s)", hub, url, error)
+
+    def close(self) -> None:
+        if self._lock_file is not None:
+            with contextlib.suppress(OSError):
+                self._lock_file.close()
+            self._lock_file = None

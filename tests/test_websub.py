@@ -1,0 +1,81 @@
+"""WebSub: a real hub endpoint on 127.0.0.1 receives pings from a running server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+
+from tests.serverkit import running_server
+from tests.storekit import tiny_store, write_article
+
+
+class Hub:
+    """A hub that records publish pings; it can be told to fail the first few."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.pings: list[tuple[str, str]] = []
+        self.failures = failures
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                form = parse_qs(self.rfile.read(length).decode())
+                if hub.failures > 0:
+                    hub.failures -= 1
+                    self.send_response(503)
+                else:
+                    hub.pings.append((form["hub.mode"][0], form["hub.url"][0]))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def urls(self) -> set[str]:
+        return {url for _, url in self.pings}
+
+
+@pytest.fixture
+def hub() -> Iterator[Hub]:
+    running = Hub(failures=2)
+    yield running
+    running.server.shutdown()
+
+
+def wait_for(condition: object, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def test_hub_is_pinged_once_per_change_with_retries(hub: Hub, tmp_path: Path) -> None:
+    store = tiny_store(tmp_path / "store")
+    with running_server(store, tmp_path / "cache", FEEDS_WEBSUB_HUBS=hub.url) as server:
+        feed = server.get("/feeds/sport.atom").text
+        assert f'<link href="{hub.url}" rel="hub"/>' in feed
+        assert f'"url": "{hub.url}"' in server.get("/feeds/sport.json").text
+        time.sleep(1.5)  # let every worker take its first look at the store
+        assert hub.pings == []
+        write_article(store, "push1", "Спорт", "5 марта 2025, 10:00", "Новость для хаба")
+        expected = {f"{server.base}/feeds/{name}" for name in (
+            "all.rss", "all.atom", "all.json", "yandex.rss", "dzen.rss",
+            "sport.rss", "sport.atom", "sport.json", "yandex/sport.rss", "dzen/sport.rss")}
+        # The first two pings fail with 503 and are retried after a backoff.
+        wait_for(lambda: hub.urls() == expected, 15)
+        time.sleep(2)  # no second round for the same change, from any worker
+        assert sorted(url for _, url in hub.pings) == sorted(expected)
+        assert {mode for mode, _ in hub.pings} == {"publish"}
