@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -194,7 +194,8 @@ class Publisher:
               current: Rendered) -> Rendered | None:
         """Only the entries added or changed since a version the client has (RFC 3229)."""
         with self._lock:
-            versions = self._versions.get((request, base)) or {}
+            versions: Mapping[str, tuple[tuple[str, str], ...]] = (
+                self._versions.get((request, base)) or {})
             known_tags = [tag for tag in old_etags if tag in versions]
             old = versions[known_tags[0]] if known_tags else None
         if old is None or request.page is not None or request.flavour:
