@@ -51,7 +51,7 @@ def _entry(fg: FeedGenerator, item: Item, description: str, content: str | None 
     fe.guid(item.guid, permalink=False)
     fe.title(item.article.title)
     fe.link(href=item.url)
-    fe.description(description)
+    fe.description(escape(description))  # RSS description is read as HTML
     if content is not None:
         fe.content(content, type="html")
     fe.pubDate(feed_time(item.article.published))

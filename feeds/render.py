@@ -209,7 +209,10 @@ def _add_entry(fg: FeedGenerator, item: Item, for_atom: bool) -> FeedEntry:
     published = feed_time(article.published)
     fe.published(published)
     fe.updated(published)
-    fe.summary(article.lead)
+    if for_atom:
+        fe.summary(article.lead)  # Atom text: the reader escapes it
+    else:
+        fe.description(escape(article.lead))  # RSS description is HTML to every reader
     fe.content(content_html(item), type="html")
     fe.category(term=article.rubric, scheme=item.rubric_url or None)
     if not for_atom:
