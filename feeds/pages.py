@@ -124,9 +124,11 @@ def opml() -> ResponseReturnValue:
         body = ET.SubElement(root, "body")
         for name in ["all", *snapshot.rubric_slugs(now)]:
             title = state.publisher.feed_title(snapshot, name)
-            group = ET.SubElement(body, "outline", text=title, title=title)
+            group = ET.SubElement(body, "outline", text=title)
             for fmt in RENDERERS:
-                ET.SubElement(group, "outline", type="rss", version=FEED_TITLES[fmt],
+                # OPML knows only RSS versions; Atom and JSON Feed go without one.
+                version = {"version": "RSS2"} if fmt == "rss" else {}
+                ET.SubElement(group, "outline", type="rss", **version,
                               text=f"{title} ({FEED_TITLES[fmt]})", title=title,
                               xmlUrl=u.feed(name, fmt), htmlUrl=u.page(name))
         ET.indent(root)
