@@ -153,12 +153,15 @@ class Publisher:
     def select(self, snapshot: Snapshot, request: FeedRequest, now: float) -> list[Entry]:
         """The entries of a subscription document, filters applied, newest first."""
         slug = None if request.name == "all" else request.name
-        released = snapshot.released(slug, now)
+        return self.select_from(snapshot.released(slug, now), request)
+
+    def select_from(self, entries: Sequence[Entry], request: FeedRequest) -> list[Entry]:
+        """The first request.limit entries that pass the request's filters."""
         if not request.filtered:
-            return list(released[: request.limit])
+            return list(entries[: request.limit])
         from .filters import matching  # only filtered requests pay for it
 
-        return matching(self.store, released, request, request.limit)
+        return matching(self.store, entries, request, request.limit)
 
     # -- feeds ----------------------------------------------------------------------
 
@@ -256,8 +259,9 @@ class Publisher:
         urls = Urls(base, self.settings)
         slug = None if request.name == "all" else request.name
         oldest = now - flavour.days * 86400
-        entries = [e for e in snapshot.released(slug, now)[: request.limit]
-                   if e.published.timestamp() >= oldest]
+        recent = [e for e in snapshot.released(slug, now)[: flavour.max_items]
+                  if e.published.timestamp() >= oldest]
+        entries = self.select_from(recent, request)
         path = request.flavour if slug is None else f"{request.flavour}/{slug}"
         meta = self._meta(snapshot, request.name, urls, f"{urls.base}/feeds/{path}.rss", entries)
         wide_logo = urls.static("logo-wide.png")

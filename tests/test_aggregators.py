@@ -77,6 +77,8 @@ def test_dzen_flavour(recent_app: Flask) -> None:
     assert "?" not in first.findtext("link") and "?" not in first.find("enclosure").get("url")
     economics = etree.fromstring(client.get("/feeds/dzen/economics.rss").data)
     assert [i.findtext("title") for i in economics.iter("item")] == ["Экспорт вырос"]
+    filtered = etree.fromstring(client.get("/feeds/dzen.rss?q=экспорт").data)
+    assert [i.findtext("title") for i in filtered.iter("item")] == ["Экспорт вырос"]
     assert client.get("/feeds/dzen/nope.rss").status_code == 404
     assert client.get("/feeds/dzen/economics.atom").status_code == 404
 
