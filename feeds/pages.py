@@ -127,10 +127,11 @@ def opml() -> ResponseReturnValue:
             group = ET.SubElement(body, "outline", text=title)
             for fmt in RENDERERS:
                 # OPML knows only RSS versions; Atom and JSON Feed go without one.
-                version = {"version": "RSS2"} if fmt == "rss" else {}
-                ET.SubElement(group, "outline", type="rss", **version,
-                              text=f"{title} ({FEED_TITLES[fmt]})", title=title,
-                              xmlUrl=u.feed(name, fmt), htmlUrl=u.page(name))
+                outline = ET.SubElement(group, "outline", type="rss",
+                                        text=f"{title} ({FEED_TITLES[fmt]})", title=title,
+                                        xmlUrl=u.feed(name, fmt), htmlUrl=u.page(name))
+                if fmt == "rss":
+                    outline.set("version", "RSS2")
         ET.indent(root)
         data = ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
         return Rendered(data, "text/x-opml; charset=utf-8",
