@@ -27,7 +27,7 @@ def matching(store: Store, released: Sequence[Entry], request: FeedRequest,
     exclude = [fold(word) for word in request.exclude]
     found: list[Entry] = []
     for entry in released[:SCAN_LIMIT]:
-        if request.since is not None and entry.published.timestamp() < request.since:
+        if request.since is not None and entry.timestamp < request.since:
             break  # newest first: everything after is older still
         if words or exclude:
             article = store.article(entry)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -71,11 +72,17 @@ class Entry:
     size: int
     mtime_ns: int
     photo: Photo | None = None
+    timestamp: float = field(default=math.nan, compare=False)  # published, Unix time
+
+    def __post_init__(self) -> None:
+        # Sorting 100,000 entries should not ask the time-zone database each time.
+        if math.isnan(self.timestamp):
+            object.__setattr__(self, "timestamp", self.published.timestamp())
 
     @property
     def sort_key(self) -> tuple[float, str]:
         """Newest first; the same minute is ordered by id so every process agrees."""
-        return (-self.published.timestamp(), self.id)
+        return (-self.timestamp, self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +129,17 @@ def transliterate_slug(name: str) -> str:
     return slug or "rubric"
 
 
+def default_slug(name: str) -> str:
+    """The slug a rubric gets unless another rubric already took it."""
+    return KNOWN_RUBRIC_SLUGS.get(name) or transliterate_slug(name)
+
+
 def assign_slugs(names: set[str] | list[str]) -> dict[str, str]:
     """Give every rubric name a unique slug, the same whatever order they came in."""
     taken: set[str] = set(RESERVED_SLUGS)
     result: dict[str, str] = {}
     for name in sorted(names, key=lambda n: (n not in KNOWN_RUBRIC_SLUGS, n)):
-        base = KNOWN_RUBRIC_SLUGS.get(name) or transliterate_slug(name)
+        base = default_slug(name)
         slug, n = base, 2
         while slug in taken:
             slug, n = f"{base}-{n}", n + 1

@@ -93,7 +93,7 @@ def last_modified(entries: Sequence[Entry], changed_ns: int = 0) -> datetime:
     """The newest moment any of these entries (or, with changed_ns, a folder) changed."""
     newest = max(changed_ns, 0) / 1e9
     for entry in entries:
-        newest = max(newest, entry.published.timestamp(), entry.mtime_ns / 1e9)
+        newest = max(newest, entry.timestamp, entry.mtime_ns / 1e9)
         if entry.photo is not None:
             newest = max(newest, entry.photo.mtime_ns / 1e9)
     return datetime.fromtimestamp(newest, UTC) if newest else _EPOCH

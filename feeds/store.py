@@ -11,6 +11,7 @@ import bisect
 import contextlib
 import fcntl
 import hashlib
+import heapq
 import logging
 import os
 import sqlite3
@@ -23,10 +24,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .images import ImageError, sniff_photo
-from .model import Article, Entry, Photo, assign_slugs
+from .model import Article, Entry, Photo, assign_slugs, default_slug
 from .parse import MINSK, ParseError, decode_article, parse_article
 
 log = logging.getLogger("feeds.store")
@@ -39,6 +40,11 @@ PACKAGED_DEFAULT_PHOTO = Path(__file__).parent / "static" / "default.jpg"
 # Above this many files to parse, workers take turns so only one parses them.
 _SHARED_PARSE_THRESHOLD = 64
 _PROGRESS_EVERY = 5000
+# A full scan (every file stated) cheaper than this runs every time; a slower one
+# (a store of many thousands of files) runs every _FULL_SCAN_EVERY seconds at most.
+_FULL_SCAN_BUDGET = 0.05
+_FULL_SCAN_EVERY = 10.0
+_RECENT_FILES = 2000  # stated on every scan, full or not
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +61,22 @@ class Problem:
         return f"{where}: {self.reason}"
 
 
-@dataclass(frozen=True, slots=True)
-class _Stat:
+class _Stat(NamedTuple):
+    """Size and mtime: a tuple, so comparing 100,000 of them stays in C."""
+
     size: int
     mtime_ns: int
+
+
+@dataclass(slots=True)
+class _Folder:
+    """One folder's listing as of its mtime; reused while the folder's mtime holds."""
+
+    mtime_ns: int
+    subfolders: list[str]
+    texts: dict[str, _Stat]
+    photos: dict[str, _Stat]
+    problems: list[Problem]
 
 
 @dataclass(frozen=True)
@@ -109,7 +127,7 @@ class Snapshot:
 
 def _index_sorted(entries: list[Entry]) -> tuple[tuple[Entry, ...], list[float]]:
     entries.sort(key=lambda e: e.sort_key)
-    return tuple(entries), [-e.published.timestamp() for e in entries]
+    return tuple(entries), [-e.timestamp for e in entries]
 
 
 class _ParseCache:
@@ -239,9 +257,9 @@ def _row_to_result(row: tuple, display: str) -> Entry | Problem:
     if reason is not None:
         return Problem(display, reason, line)
     return Entry(
-        id=art_id, path=path, rubric=rubric, slug="",
+        id=art_id, path=path, rubric=rubric, slug=default_slug(rubric),
         published=datetime.fromtimestamp(published, MINSK), title=title,
-        size=size, mtime_ns=mtime,
+        size=size, mtime_ns=mtime, timestamp=published,
     )
 
 
@@ -259,6 +277,9 @@ class Store:
         self._cache: _ParseCache | None = None
         self._lock = threading.RLock()
         self._files: dict[str, _Stat] = {}
+        self._folders: dict[str, _Folder] = {}
+        self._next_full_scan = 0.0
+        self._recent: set[str] = set()
         self._photo_files: dict[str, _Stat] = {}
         self._results: dict[str, Entry | Problem] = {}
         self._photo_results: dict[str, Photo | Problem] = {}
@@ -285,49 +306,105 @@ class Store:
     def _inside(self, real: str) -> bool:
         return real == self.root or real.startswith(self.root + os.sep)
 
-    def _walk(self) -> tuple[dict[str, _Stat], dict[str, _Stat], int, list[Problem]]:
-        """Stat every article and photo file under the root; no file is opened."""
-        texts: dict[str, _Stat] = {}
-        photos: dict[str, _Stat] = {}
-        problems: list[Problem] = []
+    def _list_folder(self, rel_dir: str, path: str, mtime_ns: int) -> _Folder:
+        """Stat every entry of one folder; no file is opened."""
+        folder = _Folder(mtime_ns, [], {}, {}, [])
+        try:
+            listing = list(os.scandir(path))
+        except OSError:
+            return folder
+        for item in listing:
+            name = item.name
+            if name.startswith((".", "_")):
+                continue
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            try:
+                if item.is_symlink() and not self._inside(os.path.realpath(item.path)):
+                    folder.problems.append(Problem(
+                        self.display(rel), "link leads outside the store; not followed",
+                        fatal=False))
+                    continue
+                info = item.stat()
+            except OSError:
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                folder.subfolders.append(rel)
+            elif stat.S_ISREG(info.st_mode):
+                lower = name.lower()
+                if lower.endswith(".txt"):
+                    folder.texts[rel] = _Stat(info.st_size, info.st_mtime_ns)
+                elif lower.endswith(PHOTO_EXTENSIONS):
+                    folder.photos[rel] = _Stat(info.st_size, info.st_mtime_ns)
+        return folder
+
+    def _walk(self, full: bool) -> tuple[dict[str, _Stat], dict[str, _Stat], int, list[Problem]]:
+        """Find every article and photo file under the root.
+
+        A folder whose mtime did not change has the same names, so only a full
+        scan lists it again; the most recently changed files are stated on every
+        scan, which catches edits made in place (they leave the folder's mtime
+        alone). On a large store an in-place edit of an old file waits for the
+        next full scan.
+        """
+        folders: dict[str, _Folder] = {}
         newest_dir = 0
         seen_dirs: set[tuple[int, int]] = set()
         stack = [""]
         while stack:
             rel_dir = stack.pop()
-            folder = os.path.join(self.root, rel_dir) if rel_dir else self.root
+            path = os.path.join(self.root, rel_dir) if rel_dir else self.root
             try:
-                dir_stat = os.stat(folder)
-                if (dir_stat.st_dev, dir_stat.st_ino) in seen_dirs:
-                    continue
-                seen_dirs.add((dir_stat.st_dev, dir_stat.st_ino))
-                newest_dir = max(newest_dir, dir_stat.st_mtime_ns)
-                listing = list(os.scandir(folder))
+                dir_stat = os.stat(path)
             except OSError:
                 continue
-            for item in listing:
-                name = item.name
-                if name.startswith((".", "_")):
-                    continue
-                rel = f"{rel_dir}/{name}" if rel_dir else name
-                try:
-                    if item.is_symlink() and not self._inside(os.path.realpath(item.path)):
-                        problems.append(Problem(self.display(rel),
-                                                "link leads outside the store; not followed",
-                                                fatal=False))
-                        continue
-                    info = item.stat()
-                except OSError:
-                    continue
-                if stat.S_ISDIR(info.st_mode):
-                    stack.append(rel)
-                elif stat.S_ISREG(info.st_mode):
-                    lower = name.lower()
-                    if lower.endswith(".txt"):
-                        texts[rel] = _Stat(info.st_size, info.st_mtime_ns)
-                    elif lower.endswith(PHOTO_EXTENSIONS):
-                        photos[rel] = _Stat(info.st_size, info.st_mtime_ns)
+            if (dir_stat.st_dev, dir_stat.st_ino) in seen_dirs:
+                continue
+            seen_dirs.add((dir_stat.st_dev, dir_stat.st_ino))
+            newest_dir = max(newest_dir, dir_stat.st_mtime_ns)
+            folder = self._folders.get(rel_dir)
+            if full or folder is None or folder.mtime_ns != dir_stat.st_mtime_ns:
+                folder = self._list_folder(rel_dir, path, dir_stat.st_mtime_ns)
+                if not full:
+                    self._recent.update(folder.texts)
+                    self._recent.update(folder.photos)
+            folders[rel_dir] = folder
+            stack.extend(folder.subfolders)
+        self._folders = folders
+        if full:
+            self._pick_recent(folders)
+        else:
+            self._restat_recent(folders)
+        texts: dict[str, _Stat] = {}
+        photos: dict[str, _Stat] = {}
+        problems: list[Problem] = []
+        for folder in folders.values():
+            texts.update(folder.texts)
+            photos.update(folder.photos)
+            problems.extend(folder.problems)
         return texts, photos, newest_dir, problems
+
+    def _restat_recent(self, folders: dict[str, _Folder]) -> None:
+        """Stat again the files changed most recently: the ones people edit in place."""
+        for rel in list(self._recent):
+            folder = folders.get(rel.rpartition("/")[0])
+            if folder is None:
+                self._recent.discard(rel)
+                continue
+            files = folder.texts if rel in folder.texts else folder.photos
+            try:
+                info = os.stat(self.absolute(rel))
+                files[rel] = _Stat(info.st_size, info.st_mtime_ns)
+            except OSError:
+                files.pop(rel, None)
+                self._recent.discard(rel)
+
+    def _pick_recent(self, folders: dict[str, _Folder]) -> None:
+        """After a full scan: remember the most recently modified files."""
+        newest = heapq.nlargest(
+            _RECENT_FILES,
+            ((st.mtime_ns, rel) for folder in folders.values()
+             for files in (folder.texts, folder.photos) for rel, st in files.items()))
+        self._recent = {rel for _, rel in newest}
 
     def _default_photo_files(self) -> dict[str, _Stat]:
         found: dict[str, _Stat] = {}
@@ -468,7 +545,14 @@ class Store:
         with self._lock:
             first = self._cache is None
             cache = self._open_cache()
-            texts, photos, newest_dir, walk_problems = self._walk()
+            started = time.monotonic()
+            full = first or started >= self._next_full_scan
+            texts, photos, newest_dir, walk_problems = self._walk(full)
+            if full:
+                # Full scans of a huge store are spaced out; small stores get one every time.
+                took = time.monotonic() - started
+                self._next_full_scan = started + (0 if took < _FULL_SCAN_BUDGET
+                                                  else max(_FULL_SCAN_EVERY, 25 * took))
             photos.update(self._default_photo_files())
             if (not first and texts == self._files and photos == self._photo_files
                     and newest_dir == self.snapshot.changed_ns):
@@ -500,14 +584,19 @@ class Store:
                 log.exception("store listener failed")
         return True
 
-    def _photo_for(self, rel: str) -> Photo | None:
-        stem = rel[:-4]
-        for ext in PHOTO_EXTENSIONS:
-            for candidate in (stem + ext, stem + ext.upper()):
-                found = self._photo_results.get(candidate)
-                if isinstance(found, Photo):
-                    return found
-        return None
+    def _photos_by_stem(self) -> tuple[dict[str, Photo], dict[str, list[Problem]]]:
+        """The usable photo of each stem, in the order of PHOTO_EXTENSIONS, and the bad ones."""
+        best: dict[str, tuple[int, Photo]] = {}
+        bad: dict[str, list[Problem]] = {}
+        for rel, result in self._photo_results.items():
+            stem, extension = os.path.splitext(rel)
+            if isinstance(result, Photo):
+                rank = PHOTO_EXTENSIONS.index(extension.lower())
+                if stem not in best or rank < best[stem][0]:
+                    best[stem] = (rank, result)
+            else:
+                bad.setdefault(stem, []).append(result)
+        return {stem: photo for stem, (_, photo) in best.items()}, bad
 
     def _default_photo(self) -> Photo:
         for ext in PHOTO_EXTENSIONS:
@@ -528,8 +617,7 @@ class Store:
             else:
                 by_id.setdefault(result.id, []).append((rel, result))
         problems.extend(self._warnings.values())
-        photo_problems = {rel: p for rel, p in self._photo_results.items()
-                          if isinstance(p, Problem)}
+        photos, bad_photos = self._photos_by_stem()
         slugs = assign_slugs({entry.rubric for pairs in by_id.values() for _, entry in pairs})
         entries: list[Entry] = []
         for article_id, pairs in by_id.items():
@@ -541,13 +629,11 @@ class Store:
                                         " this one is published", fatal=False))
                 problems.extend(Problem(self.display(other), f"id {article_id} is already used"
                                         f" by {winner}; not published") for other, _ in pairs[1:])
-            photo = self._photo_for(rel)
+            photo = photos.get(rel[:-4])
             if photo is None:
                 problems.extend(
                     Problem(p.path, f"{p.reason}; the default image is used instead", fatal=False)
-                    for candidate, p in photo_problems.items()
-                    if candidate[:-len(os.path.splitext(candidate)[1])] == rel[:-4]
-                )
+                    for p in bad_photos.get(rel[:-4], ()))
             slug = slugs[entry.rubric]
             if entry.slug != slug or entry.photo != photo:
                 entry = replace(entry, slug=slug, photo=photo)
@@ -560,7 +646,7 @@ class Store:
         slug_entries = {slug: tuple(items) for slug, items in by_slug.items()}
         all_keys: dict[str | None, list[float]] = {None: keys}
         for slug, items in slug_entries.items():
-            all_keys[slug] = [-e.published.timestamp() for e in items]
+            all_keys[slug] = [-e.timestamp for e in items]
         problems.sort(key=lambda p: (p.path, p.line or 0, p.reason))
         return Snapshot(
             entries=ordered,
