@@ -448,35 +448,30 @@ class Store:
                article.published.timestamp(), article.title, None, None, warning)
         return row, _row_to_result(row, display)
 
-    def _resolve_texts(self, changed: list[str], texts: dict[str, _Stat],
-                       cached: dict[str, tuple]) -> None:
-        """Fill self._results for changed files, from the shared cache or by parsing."""
+    def _take_cached(self, paths: list[str], texts: dict[str, _Stat],
+                     cached: dict[str, tuple]) -> list[str]:
+        """Use cached rows that match the file's size and mtime; return the paths left."""
         misses = []
-        for rel in changed:
+        for rel in paths:
             row = cached.get(rel)
             st = texts[rel]
             if row is not None and row[1] == st.size and row[2] == st.mtime_ns:
                 self._take_row(rel, row)
             else:
                 misses.append(rel)
-        if not misses:
+        return misses
+
+    def _resolve_texts(self, changed: list[str], texts: dict[str, _Stat],
+                       cached: dict[str, tuple]) -> None:
+        """Fill self._results for changed files, from the shared cache or by parsing."""
+        misses = self._take_cached(changed, texts, cached)
+        if len(misses) <= _SHARED_PARSE_THRESHOLD:
+            self._parse_many(misses, texts)
             return
         assert self._cache is not None
-        lock = (self._cache.exclusive() if len(misses) > _SHARED_PARSE_THRESHOLD
-                else contextlib.nullcontext())
-        with lock:
-            if len(misses) > _SHARED_PARSE_THRESHOLD:
-                # Another worker may have parsed them while we waited for the lock.
-                fresh = self._cache.articles(misses)
-                still = []
-                for rel in misses:
-                    row = fresh.get(rel)
-                    st = texts[rel]
-                    if row is not None and row[1] == st.size and row[2] == st.mtime_ns:
-                        self._take_row(rel, row)
-                    else:
-                        still.append(rel)
-                misses = still
+        with self._cache.exclusive():
+            # Another worker may have parsed them while we waited for the lock.
+            misses = self._take_cached(misses, texts, self._cache.articles(misses))
             self._parse_many(misses, texts)
 
     def _parse_many(self, misses: list[str], texts: dict[str, _Stat]) -> None:
