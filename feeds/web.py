@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from .config import Settings
+from .fastlane import FastLane, response_headers
 from .flavours import FLAVOURS
 from .http import Rendered
 from .model import Entry
@@ -40,6 +41,7 @@ class Feeds:
     store: Store
     publisher: Publisher
     watch: bool
+    fastlane: FastLane
 
 
 def feeds_state() -> Feeds:
@@ -63,7 +65,9 @@ def init_app(app: Flask, settings: Settings, watch: bool = True) -> None:
     cache_dir = settings.cache_dir or Path(app.instance_path)
     store = Store(settings.content_dir, cache_file_for(cache_dir, settings.content_dir),
                   settings.max_article_bytes, settings.refresh_interval)
-    state = Feeds(settings, store, Publisher(settings, store), watch)
+    fastlane = FastLane(app.wsgi_app, store, settings.base_url)
+    app.wsgi_app = fastlane  # type: ignore[method-assign]
+    state = Feeds(settings, store, Publisher(settings, store), watch, fastlane)
     app.extensions["feeds"] = state
     if settings.websub_hubs:
         if settings.base_url is None:
@@ -162,17 +166,17 @@ def feed_request(name: str, fmt: str, flavour: str = "") -> FeedRequest:
                        exclude=_words("exclude"), since=_since(), flavour=flavour)
 
 
-def send(rendered: Rendered) -> ResponseReturnValue:
-    """Answer with the rendered bytes, gzip when asked, 304 when the client is current."""
+def send(rendered: Rendered, stamp: tuple[int, int] | None = None) -> ResponseReturnValue:
+    """Answer with the rendered bytes, gzip when asked, 304 when the client is current.
+
+    With the store version (stamp) it was rendered for, a plain request's answer
+    is also handed to the fast lane, which repeats it until the store changes.
+    """
     gzip = request.accept_encodings["gzip"] > 0
-    response = Response(rendered.gzipped if gzip else rendered.body,
-                        content_type=rendered.media_type)
-    if gzip:
-        response.headers["Content-Encoding"] = "gzip"
-    response.set_etag(rendered.gzip_etag if gzip else rendered.etag)
-    response.last_modified = rendered.last_modified
-    response.headers["Cache-Control"] = rendered.cache_control
-    response.vary.add("Accept-Encoding")
+    body, headers = response_headers(rendered, gzip)
+    response = Response(body, headers=headers)
+    if stamp is not None and FastLane.plain(request.environ):
+        feeds_state().fastlane.remember(request.environ, stamp, rendered, gzip)
     return response.make_conditional(request)
 
 
@@ -193,9 +197,9 @@ def feed_view(filename: str) -> ResponseReturnValue:
     if fmt not in RENDERERS:
         raise _not_found()
     state = feeds_state()
-    request_, now = feed_request(name, fmt), time.time()
+    request_, now, stamp = feed_request(name, fmt), time.time(), state.fastlane.stamp()
     rendered = state.publisher.feed(request_, base_url(), now)
-    return send_delta(request_, now, rendered) or send(rendered)
+    return send_delta(request_, now, rendered) or send(rendered, stamp)
 
 
 def send_delta(request_: FeedRequest, now: float, current: Rendered) -> Response | None:
@@ -240,7 +244,8 @@ def archive_view(name: str, filename: str) -> ResponseReturnValue:
     state = feeds_state()
     request_ = FeedRequest(name=name, fmt=fmt, limit=state.settings.archive_page_size,
                            page=int(page))
-    return send(state.publisher.feed(request_, base_url(), time.time()))
+    stamp = state.fastlane.stamp()
+    return send(state.publisher.feed(request_, base_url(), time.time()), stamp)
 
 
 def released_entry(article_id: str) -> Entry:

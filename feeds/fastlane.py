@@ -1,0 +1,134 @@
+"""A WSGI shortcut for the one request pollers make all day: a plain GET of a feed.
+
+Flask answers each resource once per version; the answer is remembered here
+with the store version it was made for. Later plain requests for the same URL
+(no query string, no delta request, a simple Accept-Encoding) are answered from
+memory, 200 or 304, with the very headers Flask sent, until the store changes.
+Anything unusual goes to Flask.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from werkzeug.http import http_date, parse_date
+
+from .http import Rendered
+from .store import Store
+
+StartResponse = Callable[..., object]
+WSGIApp = Callable[..., Iterable[bytes]]
+
+_MAX_ENTRIES = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A remembered resource version: both bodies' headers and the store version."""
+
+    stamp: tuple[int, int]
+    body: bytes
+    etag: str  # quoted, as sent
+    last_modified: datetime
+    ok_headers: list[tuple[str, str]]
+    not_modified_headers: list[tuple[str, str]]
+
+
+def response_headers(rendered: Rendered, gzip: bool) -> tuple[bytes, list[tuple[str, str]]]:
+    """Body and headers of a 200 answer; Flask's path and the fast lane share them."""
+    body = rendered.gzipped if gzip else rendered.body
+    headers = [("Content-Type", rendered.media_type), ("Content-Length", str(len(body)))]
+    if gzip:
+        headers.append(("Content-Encoding", "gzip"))
+    etag = rendered.gzip_etag if gzip else rendered.etag
+    headers += [("ETag", f'"{etag}"'), ("Last-Modified", http_date(rendered.last_modified)),
+                ("Cache-Control", rendered.cache_control), ("Vary", "Accept-Encoding")]
+    return body, headers
+
+
+def not_modified_headers(ok_headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """What a 304 keeps of the 200's headers (Werkzeug drops the entity headers)."""
+    return [(k, v) for k, v in ok_headers if k in ("ETag", "Cache-Control", "Vary")]
+
+
+def wants_gzip(accept_encoding: str) -> bool | None:
+    """gzip or not for a plain header; None when it needs real parsing (q-values, *)."""
+    if not accept_encoding:
+        return False
+    if "q=" in accept_encoding or "*" in accept_encoding:
+        return None
+    return "gzip" in {token.strip().lower() for token in accept_encoding.split(",")}
+
+
+def is_current(environ: dict, answer: Answer) -> bool:
+    """RFC 9110: If-None-Match decides when present; else If-Modified-Since."""
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+    if if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return answer.etag in tags or "*" in tags
+    since = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if since:
+        moment = parse_date(since)
+        return moment is not None and answer.last_modified <= moment
+    return False
+
+
+class FastLane:
+    """WSGI middleware: remembered answers first, the Flask app for everything else."""
+
+    def __init__(self, app: WSGIApp, store: Store, base_url: str | None) -> None:
+        self.app = app
+        self.store = store
+        self.fixed_origin = base_url is not None
+        self.answers: dict[tuple[str, bool, str], Answer] = {}
+        self._lock = threading.Lock()
+
+    def stamp(self) -> tuple[int, int]:
+        """The store version: the scan generation and how many embargoes still hold."""
+        snapshot = self.store.snapshot
+        return snapshot.generation, snapshot.embargoed_count(None, time.time())
+
+    def _key(self, environ: dict, gzip: bool) -> tuple[str, bool, str]:
+        # Without FEEDS_BASE_URL the links follow the Host header, so it is part of the key.
+        origin = "" if self.fixed_origin else (
+            f"{environ.get('wsgi.url_scheme')}://{environ.get('HTTP_HOST', '')}")
+        return environ.get("PATH_INFO", ""), gzip, origin
+
+    def remember(self, environ: dict, stamp: tuple[int, int], rendered: Rendered,
+                 gzip: bool) -> None:
+        """Called by the Flask view after answering a plain request."""
+        if wants_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")) is not gzip:
+            return  # a header only Werkzeug reads right: never answer it from here
+        body, headers = response_headers(rendered, gzip)
+        etag = rendered.gzip_etag if gzip else rendered.etag
+        answer = Answer(stamp, body, f'"{etag}"', rendered.last_modified, headers,
+                        not_modified_headers(headers))
+        with self._lock:
+            if len(self.answers) >= _MAX_ENTRIES:
+                self.answers.clear()
+            self.answers[self._key(environ, gzip)] = answer
+
+    @staticmethod
+    def plain(environ: dict) -> bool:
+        """A request the fast lane may answer: GET or HEAD, no query, no delta."""
+        return (environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+                and not environ.get("QUERY_STRING")
+                and "HTTP_A_IM" not in environ)
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        if self.plain(environ):
+            gzip = wants_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+            answer = None if gzip is None else self.answers.get(self._key(environ, gzip))
+            if answer is not None and answer.stamp == self.stamp():
+                # Werkzeug's conditional responses carry a Date; so do ours.
+                date = ("Date", http_date(time.time()))
+                if is_current(environ, answer):
+                    start_response("304 NOT MODIFIED", [*answer.not_modified_headers, date])
+                    return [b""]
+                start_response("200 OK", [*answer.ok_headers, date])
+                return [b"" if environ["REQUEST_METHOD"] == "HEAD" else answer.body]
+        return self.app(environ, start_response)
