@@ -48,6 +48,16 @@ class Rendered:
             self._gzip = compress(self.body)
         return self._gzip
 
+    def with_last_modified(self, moment: datetime) -> Rendered:
+        """The same bytes and ETags under another Last-Modified; gzip is shared."""
+        return Rendered(self.body, self.media_type, moment, self.max_age, self.etag,
+                        self.manifest, self.gzipped)
+
+    @property
+    def size(self) -> int:
+        """Bytes held in memory, for the cache's budget."""
+        return len(self.body) + (len(self._gzip) if self._gzip is not None else 0)
+
     @property
     def cache_control(self) -> str:
         return f"public, max-age={self.max_age}"

@@ -24,6 +24,7 @@ from .store import Snapshot, Store
 TAG_PREFIX = "tag:belta.by,2025:"
 ARCHIVE_MAX_AGE = 7 * 24 * 3600  # a full archive page does not change
 _CACHE_SIZE = 512
+_CACHE_BYTES = 64 << 20  # rendered documents kept in memory, per process
 # Google News reads at most 2 MB of a feed; larger documents lose their oldest entries.
 MAX_FEED_BYTES = 2_000_000
 _VERSIONS_KEPT = 32
@@ -106,7 +107,9 @@ class Publisher:
         self.settings = settings
         self.store = store
         self._cache: OrderedDict[tuple, Rendered] = OrderedDict()
+        self._cache_bytes = 0
         self._lock = threading.Lock()
+        self._selections: OrderedDict[tuple, list[Entry]] = OrderedDict()
         # Recent versions of each subscription document, for RFC 3229 delta requests.
         self._versions: dict[tuple, OrderedDict[str, tuple[tuple[str, str], ...]]] = {}
 
@@ -121,9 +124,11 @@ class Publisher:
                 return found
         rendered = build()
         with self._lock:
-            self._cache[key] = rendered
-            while len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
+            if key not in self._cache:
+                self._cache[key] = rendered
+                self._cache_bytes += rendered.size
+            while len(self._cache) > _CACHE_SIZE or self._cache_bytes > _CACHE_BYTES:
+                self._cache_bytes -= self._cache.popitem(last=False)[1].size
         return rendered
 
     # -- items ----------------------------------------------------------------------
@@ -153,7 +158,19 @@ class Publisher:
     def select(self, snapshot: Snapshot, request: FeedRequest, now: float) -> list[Entry]:
         """The entries of a subscription document, filters applied, newest first."""
         slug = None if request.name == "all" else request.name
-        return self.select_from(snapshot.released(slug, now), request)
+        if not request.filtered:
+            return self.select_from(snapshot.released(slug, now), request)
+        # Filtering reads article bodies: remember the answer for this store version.
+        key = (request, snapshot.generation, snapshot.embargoed_count(slug, now))
+        with self._lock:
+            found = self._selections.get(key)
+        if found is None:
+            found = self.select_from(snapshot.released(slug, now), request)
+            with self._lock:
+                self._selections[key] = found
+                while len(self._selections) > 64:
+                    self._selections.popitem(last=False)
+        return found
 
     def select_from(self, entries: Sequence[Entry], request: FeedRequest) -> list[Entry]:
         """The first request.limit entries that pass the request's filters."""
@@ -173,16 +190,30 @@ class Publisher:
         slug = None if request.name == "all" else request.name
         if slug is not None and slug not in snapshot.by_slug:
             raise NotFound(request.name)
-        key: tuple = ("feed", request, base, snapshot.generation,
-                      snapshot.embargoed_count(slug, now))
         if request.flavour:
-            # Flavours look back a fixed number of days, so the day is part of the key.
-            key = (*key, int(now // 3600))
+            # Flavours look back a fixed number of days, so the hour is part of the key.
+            key: tuple = ("flavour", request, base, snapshot.generation,
+                          snapshot.embargoed_count(slug, now), int(now // 3600))
             return self.cached(key, lambda: self._flavoured(snapshot, request, base, now))
+        released = snapshot.released(slug, now)
+        pages = -(-len(released) // self.settings.archive_page_size)
         if request.page is not None:
-            return self.cached(key, lambda: self._archive(snapshot, request, base, now))
-        return self.cached(key, lambda: self._remember(
-            (request, base), self._subscription(snapshot, request, base, now)))
+            entries = self._archive_entries(released, request.page)
+            # A page's bytes depend only on its entries and on whether a next page exists.
+            key = ("archive", request, base, tuple(entries), request.page < pages,
+                   snapshot.rubrics.get(slug or ""), snapshot.default_photo)
+            return self.cached(key, lambda: self._archive(snapshot, request, base, entries,
+                                                          pages))
+        entries = self.select(snapshot, request, now)
+        key = ("feed", request, base, tuple(entries), pages, snapshot.rubrics.get(slug or ""),
+               snapshot.default_photo)
+        rendered = self.cached(key, lambda: self._remember(
+            (request, base), self._subscription(snapshot, request, base, entries, pages)))
+        # Folder mtimes also count, so a deleted article moves Last-Modified on.
+        newest = last_modified((), snapshot.changed_ns)
+        if newest > rendered.last_modified:
+            return rendered.with_last_modified(newest)
+        return rendered
 
     def _remember(self, feed: tuple, rendered: Rendered) -> Rendered:
         with self._lock:
@@ -208,9 +239,12 @@ class Publisher:
         changed = frozenset(entry_id for entry_id, digest in current.manifest
                             if (entry_id, digest) not in known)
         snapshot = self.store.snapshot
+        slug = None if request.name == "all" else request.name
+        pages = -(-len(snapshot.released(slug, now)) // self.settings.archive_page_size)
+        entries = [e for e in self.select(snapshot, request, now) if e.id in changed]
         key = ("delta", request, base, old_etag, current.etag)
-        return self.cached(key, lambda: self._subscription(snapshot, request, base, now,
-                                                           only=changed))
+        return self.cached(key, lambda: self._subscription(snapshot, request, base, entries,
+                                                           pages))
 
     def _meta(self, snapshot: Snapshot, name: str, urls: Urls, self_url: str,
               entries: Sequence[Entry], **links: object) -> FeedMeta:
@@ -230,25 +264,19 @@ class Publisher:
         )
 
     def _subscription(self, snapshot: Snapshot, request: FeedRequest, base: str,
-                      now: float, only: frozenset[str] | None = None) -> Rendered:
+                      entries: list[Entry], pages: int) -> Rendered:
+        """The feed's subscription document: its newest entries, linked to the archive."""
         urls = Urls(base, self.settings)
-        entries = self.select(snapshot, request, now)
-        if only is not None:
-            entries = [entry for entry in entries if entry.id in only]
-        slug = None if request.name == "all" else request.name
-        total = len(snapshot.released(slug, now))
-        page_size = self.settings.archive_page_size
         prev_archive = None
-        if total and not request.filtered:
-            prev_archive = urls.archive(request.name, -(-total // page_size), request.fmt)
+        if pages and not request.filtered:
+            prev_archive = urls.archive(request.name, pages, request.fmt)
         self_url = urls.feed(request.name, request.fmt)
         meta = self._meta(snapshot, request.name, urls, self_url, entries,
                           prev_archive=prev_archive)
         items = self.items(snapshot, entries, urls)
         return self._render_capped(lambda chosen: RENDERERS[request.fmt](meta, chosen), items,
                                    MAX_FEED_BYTES, MEDIA_TYPES[request.fmt],
-                                   last_modified(entries, snapshot.changed_ns),
-                                   self.settings.max_age)
+                                   last_modified(entries), self.settings.max_age)
 
     def _flavoured(self, snapshot: Snapshot, request: FeedRequest, base: str,
                    now: float) -> Rendered:
@@ -282,20 +310,20 @@ class Publisher:
         manifest = tuple((item.entry.id, _item_digest(item)) for item in items)
         return Rendered(body, media_type, modified, max_age, manifest=manifest)
 
-    def _archive(self, snapshot: Snapshot, request: FeedRequest, base: str,
-                 now: float) -> Rendered:
-        """RFC 5005 archive page N: entries N*size-size .. N*size-1 counted from the oldest."""
-        urls = Urls(base, self.settings)
-        slug = None if request.name == "all" else request.name
-        released = snapshot.released(slug, now)
+    def _archive_entries(self, released: Sequence[Entry], page: int) -> list[Entry]:
+        """Page N holds entries N*size-size .. N*size-1 counted from the oldest."""
         size = self.settings.archive_page_size
-        pages = -(-len(released) // size)
-        page = request.page or 0
-        if not 1 <= page <= pages:
+        end = len(released) - (page - 1) * size
+        if page < 1 or end <= 0:
             raise NotFound(f"page {page}")
-        oldest_first_end = len(released) - (page - 1) * size
-        entries = list(released[max(0, oldest_first_end - size) : oldest_first_end])
-        full = len(entries) == size
+        return list(released[max(0, end - size) : end])
+
+    def _archive(self, snapshot: Snapshot, request: FeedRequest, base: str,
+                 entries: list[Entry], pages: int) -> Rendered:
+        """An RFC 5005 archive document; a full one never changes."""
+        urls = Urls(base, self.settings)
+        page = request.page or 0
+        full = len(entries) == self.settings.archive_page_size
         meta = self._meta(
             snapshot, request.name, urls, urls.archive(request.name, page, request.fmt), entries,
             is_archive=True, current=urls.feed(request.name, request.fmt),

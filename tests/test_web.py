@@ -11,8 +11,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from feeds.publish import FeedRequest
 from tests.conftest import BASE, make_app, refresh
 from tests.storekit import SEED_ID, write_article
+
+
+def feed_request(name: str) -> FeedRequest:
+    return FeedRequest(name=name, fmt="rss", limit=50)
+
 
 FEED_PATHS = [f"/feeds/{name}.{fmt}" for name in ("all", "society", "sport", "nauka")
               for fmt in ("rss", "atom", "json")]
@@ -201,3 +207,17 @@ def test_new_edited_and_deleted_articles_show(app: Flask, client: FlaskClient,
     path.unlink()
     refresh(app)
     assert "Правка" not in client.get("/feeds/sport.json").data.decode()
+
+
+def test_only_feeds_whose_content_changed_are_rendered_again(app: Flask,
+                                                             store_dir: Path) -> None:
+    publisher = app.extensions["feeds"].publisher
+    before = {name: publisher.feed(feed_request(name), BASE, 2e9) for name in
+              ("all", "society", "sport")}
+    write_article(store_dir, "020_sport", "Спорт", "5 марта 2025, 12:00", "Еще спорт")
+    refresh(app)
+    after = {name: publisher.feed(feed_request(name), BASE, 2e9) for name in
+             ("all", "society", "sport")}
+    assert after["society"].body is before["society"].body  # untouched: not rendered again
+    assert after["sport"].etag != before["sport"].etag
+    assert after["all"].etag != before["all"].etag
