@@ -85,6 +85,7 @@ class FastLane:
         self.store = store
         self.fixed_origin = base_url is not None
         self.answers: dict[tuple[str, bool, str], Answer] = {}
+        self._stamp: tuple[int, int] = (-1, -1)
         self._lock = threading.Lock()
 
     def stamp(self) -> tuple[int, int]:
@@ -108,8 +109,9 @@ class FastLane:
         answer = Answer(stamp, body, f'"{etag}"', rendered.last_modified, headers,
                         not_modified_headers(headers))
         with self._lock:
-            if len(self.answers) >= _MAX_ENTRIES:
-                self.answers.clear()
+            if stamp != self._stamp or len(self.answers) >= _MAX_ENTRIES:
+                self.answers.clear()  # answers for an older store are never used again
+                self._stamp = stamp
             self.answers[self._key(environ, gzip)] = answer
 
     @staticmethod
