@@ -78,6 +78,7 @@ class HubNotifier:
         self.lock_path = lock_path
         self.send = send
         self._lock_file: IO[str] | None = None
+        self._warned = False
         self._last: dict[str, Fingerprint] | None = None
         self._queue: list[tuple[float, int, str, str]] = []  # (due, attempt, hub, url)
         self._pending: set[tuple[str, str]] = set()
@@ -93,7 +94,14 @@ class HubNotifier:
             return True
         if self.lock_path is None:
             return True
-        handle = open(self.lock_path, "a")  # noqa: SIM115 - held for the process's life
+        try:
+            handle = open(self.lock_path, "a")  # noqa: SIM115 - held for the process's life
+        except OSError as exc:
+            if self._lock_file is None and not self._warned:
+                log.warning("websub: cannot open %s (%s); this process pings alone",
+                            self.lock_path, exc)
+                self._warned = True
+            return True
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
