@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--stores", type=Path, default=ROOT / "bench" / "stores")
+    parser.add_argument("--no-build", action="store_true", help="skip the static export")
     args = parser.parse_args()
     big = make_store(args.stores / f"store-{args.articles}", args.articles)
     small = make_store(args.stores / f"store-{args.small}", args.small)
@@ -146,6 +147,8 @@ def main() -> None:
                 print(f"archive walk from {feed}: {count} entries in {pages} pages,"
                       f" {distinct} distinct, {seconds:.1f} s"
                       f" {verdict(whole and distinct == count)}")
+            if args.no_build:
+                return
             out = work / "site"
             base = f"http://127.0.0.1:{server.port}"
             started = time.monotonic()

@@ -24,7 +24,7 @@ from .store import Snapshot, Store
 TAG_PREFIX = "tag:belta.by,2025:"
 ARCHIVE_MAX_AGE = 7 * 24 * 3600  # a full archive page does not change
 _CACHE_SIZE = 512
-_CACHE_BYTES = 64 << 20  # rendered documents kept in memory, per process
+_CACHE_BYTES = 32 << 20  # rendered documents kept in memory, per process
 # Google News reads at most 2 MB of a feed; larger documents lose their oldest entries.
 MAX_FEED_BYTES = 2_000_000
 _VERSIONS_KEPT = 32
