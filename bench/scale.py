@@ -147,6 +147,10 @@ def main() -> None:
                 print(f"archive walk from {feed}: {count} entries in {pages} pages,"
                       f" {distinct} distinct, {seconds:.1f} s"
                       f" {verdict(whole and distinct == count)}")
+            for pid in server.worker_pids():
+                memory = rss_mb(pid)
+                print(f"worker {pid} memory after the walks: {memory:.0f} MB"
+                      f" (target <= 300 MB) {verdict(memory <= 300)}")
             if args.no_build:
                 return
             out = work / "site"

@@ -258,7 +258,7 @@ def _row_to_result(row: tuple, display: str) -> Entry | Problem:
     if reason is not None:
         return Problem(display, reason, line)
     return Entry(
-        id=art_id, path=path, rubric=rubric, slug=default_slug(rubric),
+        id=art_id, path=path, rubric=sys.intern(rubric), slug=default_slug(rubric),
         published=datetime.fromtimestamp(published, MINSK), title=title,
         size=size, mtime_ns=mtime, timestamp=published,
     )
@@ -291,7 +291,7 @@ class Store:
         self._thread_pid = 0
         self._stop = threading.Event()
         self._ready = threading.Event()
-        self._load_article = lru_cache(maxsize=2048)(self._load_article_uncached)
+        self._load_article = lru_cache(maxsize=1024)(self._load_article_uncached)
 
     # -- paths ---------------------------------------------------------------
 
