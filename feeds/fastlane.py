@@ -24,6 +24,7 @@ StartResponse = Callable[..., object]
 WSGIApp = Callable[..., Iterable[bytes]]
 
 _MAX_ENTRIES = 1024
+_MAX_BYTES = 16 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,7 @@ class FastLane:
         self.fixed_origin = base_url is not None
         self.answers: dict[tuple[str, bool, str], Answer] = {}
         self._stamp: tuple[int, int] = (-1, -1)
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def stamp(self) -> tuple[int, int]:
@@ -108,11 +110,18 @@ class FastLane:
         etag = rendered.gzip_etag if gzip else rendered.etag
         answer = Answer(stamp, body, f'"{etag}"', rendered.last_modified, headers,
                         not_modified_headers(headers))
+        key = self._key(environ, gzip)
         with self._lock:
-            if stamp != self._stamp or len(self.answers) >= _MAX_ENTRIES:
+            if stamp != self._stamp:
                 self.answers.clear()  # answers for an older store are never used again
-                self._stamp = stamp
-            self.answers[self._key(environ, gzip)] = answer
+                self._bytes, self._stamp = 0, stamp
+            if key not in self.answers:
+                self.answers[key] = answer
+                self._bytes += len(body)
+            # Oldest first out: a poller's favourite comes back on its next request.
+            while len(self.answers) > _MAX_ENTRIES or self._bytes > _MAX_BYTES:
+                oldest = next(iter(self.answers))
+                self._bytes -= len(self.answers.pop(oldest).body)
 
     @staticmethod
     def plain(environ: dict) -> bool:
