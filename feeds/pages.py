@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from xml.etree import ElementTree as ET
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, redirect, render_template
 from flask.typing import ResponseReturnValue
 
 from .http import Rendered
@@ -67,6 +67,13 @@ def _listing(name: str) -> Rendered:
 
 def index() -> ResponseReturnValue:
     return send(_listing("all"))
+
+
+def rubric_redirect(slug: str) -> ResponseReturnValue:
+    """/sport leads to /sport/; unknown names are plain 404s, not redirects."""
+    if slug not in feeds_state().store.snapshot.by_slug:
+        return Response("Not found.\n", 404, mimetype="text/plain")
+    return redirect(urls().page(slug), 308)
 
 
 def rubric_page(slug: str) -> ResponseReturnValue:
@@ -144,4 +151,5 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/", view_func=index)
     app.add_url_rule("/feeds.opml", view_func=opml)
     app.add_url_rule("/<slug>/", view_func=rubric_page)
+    app.add_url_rule("/<slug>", view_func=rubric_redirect)
     app.add_url_rule("/articles/<filename>", view_func=article_page)

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, request, send_file
+from flask import Flask, Response, current_app, request, send_file
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -193,7 +193,9 @@ def split_filename(filename: str) -> tuple[str, str]:
 def feed_view(filename: str) -> ResponseReturnValue:
     name, fmt = split_filename(filename)
     if name in FLAVOURS:
-        return flavour_view(name, "all.rss" if fmt == "rss" else "")
+        if fmt != "rss":
+            raise _not_found()
+        return _send_flavour(name, "all")
     if fmt not in RENDERERS:
         raise _not_found()
     state = feeds_state()
@@ -230,8 +232,12 @@ def send_delta(request_: FeedRequest, now: float, current: Rendered) -> Response
 def flavour_view(flavour: str, filename: str) -> ResponseReturnValue:
     """/feeds/yandex.rss, /feeds/dzen.rss and their per-rubric /feeds/yandex/<slug>.rss."""
     name, fmt = split_filename(filename)
-    if flavour not in FLAVOURS or fmt != "rss" or name in FLAVOURS:
+    if flavour not in FLAVOURS or fmt != "rss" or name in FLAVOURS or name == "all":
         raise _not_found()
+    return _send_flavour(flavour, name)
+
+
+def _send_flavour(flavour: str, name: str) -> ResponseReturnValue:
     state = feeds_state()
     request_ = feed_request(name, "rss", flavour)
     return send(state.publisher.feed(request_, base_url(), time.time()))
@@ -261,12 +267,12 @@ def photo_view(filename: str) -> ResponseReturnValue:
     snapshot = feeds_state().store.snapshot
     photo = snapshot.default_photo if stem == "_default" else released_entry(stem).photo
     if photo is None or photo.extension != extension:
-        abort(404)
+        raise _not_found()
     try:
         response = send_file(photo.path, mimetype=photo.mime_type, conditional=True,
                              max_age=feeds_state().settings.max_age)
     except OSError:
-        abort(404)
+        raise _not_found() from None
     response.headers["Cache-Control"] = f"public, max-age={feeds_state().settings.max_age}"
     return response
 

@@ -93,6 +93,8 @@ def test_validators_are_stable_across_apps(store_dir: Path, tmp_path: Path) -> N
     f"/photos/{SEED_ID}.png", "/feeds/../app.py", "/feeds/%2e%2e/app.py",
     "/photos/..%2f..%2fapp.py", "/static/../app.py", "/articles/..%2f000_f7808c3b0d4d12dc.html",
     "/feeds/all/archive/0.rss", "/feeds/all/archive/999.rss", "/feeds/all/archive/x.rss",
+    "/" + "a" * 3000, "/nope", "/feeds/yandex/all.rss", "/feeds/dzen.atom",
+    "/photos/_default.jpg", "/feeds/all/archive/99999999999.rss",
 ])
 def test_unknown_and_hostile_paths_are_404(client: FlaskClient, path: str) -> None:
     response = client.get(path)
@@ -112,6 +114,12 @@ def test_bad_limit_is_400(client: FlaskClient, value: str) -> None:
 def test_limit_changes_the_count(client: FlaskClient) -> None:
     assert len(feedparser.parse(client.get("/feeds/all.rss?limit=2").data).entries) == 2
     assert len(feedparser.parse(client.get("/feeds/all.rss?limit=500").data).entries) == 4
+
+
+def test_rubric_without_slash_redirects(client: FlaskClient) -> None:
+    response = client.get("/sport")
+    assert response.status_code == 308
+    assert response.headers["Location"] == f"{BASE}/sport/"
 
 
 def test_other_methods_are_405(client: FlaskClient) -> None:
