@@ -51,7 +51,6 @@ class Settings:
     archive_page_size: int = 100
     max_article_bytes: int = 1 << 20
     refresh_interval: float = 1.0  # seconds between store scans
-    site_url: str = "https://www.belta.by/"  # the agency's own site, for descriptions
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

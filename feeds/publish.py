@@ -7,6 +7,7 @@ the snapshot generation and how many of its entries are still under embargo.
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -335,11 +336,11 @@ class Publisher:
         return self._render(request.fmt, meta, self.items(snapshot, entries, urls),
                             last_modified(entries), max_age)
 
-    def _render(self, fmt: str, meta: FeedMeta, items: Sequence[Item], modified: datetime,
+    def _render(self, fmt: str, meta: FeedMeta, items: list[Item], modified: datetime,
                 max_age: int) -> Rendered:
-        body = RENDERERS[fmt](meta, items)
-        manifest = tuple((item.entry.id, _item_digest(item)) for item in items)
-        return Rendered(body, MEDIA_TYPES[fmt], modified, max_age, manifest=manifest)
+        """Archive pages keep every entry, whatever their size."""
+        return self._render_capped(lambda chosen: RENDERERS[fmt](meta, chosen), items,
+                                   sys.maxsize, MEDIA_TYPES[fmt], modified, max_age)
 
 
 def _item_digest(item: Item) -> str:

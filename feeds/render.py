@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import escape
 
@@ -64,7 +64,6 @@ class FeedMeta:
     next_archive: str | None = None
     current: str | None = None
     is_archive: bool = False
-    extra_links: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (rel, href)
 
 
 def feed_time(moment: datetime) -> datetime:
@@ -151,7 +150,7 @@ def _feed_links(meta: FeedMeta) -> list[tuple[str, str]]:
                       ("next-archive", meta.next_archive)):
         if href:
             links.append((rel, href))
-    return links + list(meta.extra_links)
+    return links
 
 
 def _generator(meta: FeedMeta, items: Sequence[Item], for_atom: bool) -> FeedGenerator:

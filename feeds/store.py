@@ -285,7 +285,6 @@ class Store:
         self._results: dict[str, Entry | Problem] = {}
         self._photo_results: dict[str, Photo | Problem] = {}
         self._warnings: dict[str, Problem] = {}
-        self._listeners: list[Callable[[Snapshot, Snapshot], None]] = []
         self._scan_listeners: list[Callable[[Snapshot], None]] = []
         self._thread: threading.Thread | None = None
         self._thread_pid = 0
@@ -569,19 +568,14 @@ class Store:
             for rel in set(self._photo_results) - set(photos):
                 self._photo_results.pop(rel, None)
             self._files, self._photo_files = texts, photos
-            old = self.snapshot
-            new = self._build_snapshot(newest_dir, walk_problems, old.generation + 1)
-            self.snapshot = new
+            first_index = self.snapshot.generation == 0
+            self.snapshot = self._build_snapshot(newest_dir, walk_problems,
+                                                 self.snapshot.generation + 1)
             self._ready.set()
-            if old.generation == 0:
+            if first_index:
                 # The first index is long-lived: keep the garbage collector from walking
                 # it again and again, which on a large store shows in request latency.
                 gc.freeze()
-        for listener in self._listeners:
-            try:
-                listener(old, new)
-            except Exception:  # a listener must never stop the scan
-                log.exception("store listener failed")
         return True
 
     def _photos_by_stem(self) -> tuple[dict[str, Photo], dict[str, list[Problem]]]:
@@ -679,10 +673,6 @@ class Store:
             return None
 
     # -- the background scan -------------------------------------------------
-
-    def add_listener(self, listener: Callable[[Snapshot, Snapshot], None]) -> None:
-        """Call listener(old, new) after every change of the snapshot."""
-        self._listeners.append(listener)
 
     def add_scan_listener(self, listener: Callable[[Snapshot], None]) -> None:
         """Call listener(snapshot) after every background scan, changed or not."""
