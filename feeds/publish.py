@@ -20,7 +20,8 @@ from .http import Rendered
 from .model import Entry
 from .parse import MINSK
 from .render import MEDIA_TYPES, RENDERERS, FeedMeta, Item
-from .store import Snapshot, Store
+from .snapshot import Snapshot
+from .store import Store
 
 TAG_PREFIX = "tag:belta.by,2025:"
 ARCHIVE_MAX_AGE = 7 * 24 * 3600  # a full archive page does not change

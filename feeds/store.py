@@ -7,34 +7,30 @@ process, so what one worker parsed the others (and the next start) reuse.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
-import fcntl
 import gc
-import hashlib
 import heapq
 import logging
 import os
-import sqlite3
 import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from .images import ImageError, sniff_photo
+from .index import ParseCache
 from .model import Article, Entry, Photo, assign_slugs, default_slug
 from .parse import MINSK, ParseError, decode_article, parse_article
+from .snapshot import Problem, Snapshot
 
 log = logging.getLogger("feeds.store")
 
-# Bump when parsing rules change, so cached parse results are thrown away.
-INDEX_VERSION = 3
 PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")  # in order of preference
 DEFAULT_PHOTO_STEM = "_default"
 PACKAGED_DEFAULT_PHOTO = Path(__file__).parent / "static" / "default.jpg"
@@ -46,20 +42,6 @@ _PROGRESS_EVERY = 5000
 _FULL_SCAN_BUDGET = 0.05
 _FULL_SCAN_EVERY = 10.0
 _RECENT_FILES = 2000  # stated on every scan, full or not
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """Something wrong with one file; fatal problems keep an article out of the feeds."""
-
-    path: str
-    reason: str
-    line: int | None = None
-    fatal: bool = True
-
-    def __str__(self) -> str:
-        where = self.path if self.line is None else f"{self.path}:{self.line}"
-        return f"{where}: {self.reason}"
 
 
 class _Stat(NamedTuple):
@@ -80,177 +62,9 @@ class _Folder:
     problems: list[Problem]
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """An immutable view of the store after one scan; requests read only this."""
-
-    entries: tuple[Entry, ...] = ()  # newest first, embargoed ones included
-    by_slug: Mapping[str, tuple[Entry, ...]] = field(default_factory=dict)
-    by_id: Mapping[str, Entry] = field(default_factory=dict)
-    rubrics: Mapping[str, str] = field(default_factory=dict)  # slug -> rubric name
-    problems: tuple[Problem, ...] = ()
-    default_photo: Photo | None = None
-    changed_ns: int = 0  # newest folder mtime: a deletion shows only there
-    generation: int = 0
-    _keys: Mapping[str | None, list[float]] = field(default_factory=dict)
-
-    def _entries_for(self, slug: str | None) -> tuple[Entry, ...]:
-        return self.entries if slug is None else self.by_slug.get(slug, ())
-
-    def released(self, slug: str | None, now: float) -> tuple[Entry, ...]:
-        """Entries of one rubric (or all, for None) published at or before now (Unix time)."""
-        entries = self._entries_for(slug)
-        keys = self._keys.get(slug)
-        if not entries or keys is None:
-            return ()
-        return entries[bisect.bisect_left(keys, -now) :]
-
-    def embargoed_count(self, slug: str | None, now: float) -> int:
-        """How many entries still wait for their time: part of every cache key."""
-        keys = self._keys.get(slug)
-        return bisect.bisect_left(keys, -now) if keys else 0
-
-    def next_release(self, now: float) -> float | None:
-        """Unix time of the next embargoed article, if any."""
-        keys = self._keys.get(None) or []
-        cut = bisect.bisect_left(keys, -now)
-        return -keys[cut - 1] if cut else None
-
-    def rubric_slugs(self, now: float) -> list[str]:
-        """Slugs of rubrics with at least one released article, by rubric name."""
-        slugs = [slug for slug in self.by_slug if self.released(slug, now)]
-        return sorted(slugs, key=lambda slug: self.rubrics[slug])
-
-    @property
-    def rejected(self) -> list[Problem]:
-        return [p for p in self.problems if p.fatal]
-
-
 def _index_sorted(entries: list[Entry]) -> tuple[tuple[Entry, ...], list[float]]:
     entries.sort(key=lambda e: e.sort_key)
     return tuple(entries), [-e.timestamp for e in entries]
-
-
-class _ParseCache:
-    """The SQLite file that remembers parse results across workers and restarts."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.db = self._open()
-
-    def _open(self) -> sqlite3.Connection:
-        if self.path is not None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                return self._connect(str(self.path))
-            except sqlite3.DatabaseError as exc:
-                log.warning("index %s is unreadable (%s); rebuilding it", self.path, exc)
-                self._remove_files()
-                try:
-                    return self._connect(str(self.path))
-                except sqlite3.DatabaseError as exc2:
-                    log.warning("index %s cannot be written (%s); kept in memory", self.path, exc2)
-            except OSError as exc:
-                log.warning("index folder %s unusable (%s); kept in memory", self.path, exc)
-        self.path = None
-        return self._connect(":memory:")
-
-    def _remove_files(self) -> None:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            with contextlib.suppress(OSError):
-                os.unlink(f"{self.path}{suffix}")
-
-    @staticmethod
-    def _connect(target: str) -> sqlite3.Connection:
-        db = sqlite3.connect(target, timeout=30, check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA busy_timeout=30000")
-        if target != ":memory:":
-            db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
-        if row is None or row[0] != str(INDEX_VERSION):
-            db.execute("DROP TABLE IF EXISTS articles")
-            db.execute("DROP TABLE IF EXISTS photos")
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS articles (path TEXT PRIMARY KEY, size INT, mtime INT,"
-            " id TEXT, rubric TEXT, published REAL, title TEXT,"
-            " line INT, reason TEXT, warning TEXT)"
-        )
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS photos (path TEXT PRIMARY KEY, size INT, mtime INT,"
-            " mime TEXT, width INT, height INT, reason TEXT)"
-        )
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (str(INDEX_VERSION),))
-        # Reading every table once proves the file is a sound database.
-        db.execute("SELECT count(*) FROM articles").fetchone()
-        return db
-
-    def _guard(self, action: Callable[[], Any]) -> Any:
-        try:
-            return action()
-        except sqlite3.DatabaseError as exc:
-            log.warning("index %s failed (%s); rebuilding it", self.path, exc)
-            with contextlib.suppress(sqlite3.Error):
-                self.db.close()
-            if self.path is not None:
-                self._remove_files()
-            self.db = self._open()
-            return action()
-
-    def all_articles(self) -> dict[str, tuple]:
-        rows = self._guard(lambda: self.db.execute("SELECT * FROM articles").fetchall())
-        return {row[0]: row for row in rows}
-
-    def all_photos(self) -> dict[str, tuple]:
-        rows = self._guard(lambda: self.db.execute("SELECT * FROM photos").fetchall())
-        return {row[0]: row for row in rows}
-
-    def articles(self, paths: Sequence[str]) -> dict[str, tuple]:
-        found: dict[str, tuple] = {}
-        for start in range(0, len(paths), 500):
-            chunk = list(paths[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT * FROM articles WHERE path IN ({marks})"
-            rows = self._guard(partial(self._fetch, query, chunk))
-            found.update({row[0]: row for row in rows})
-        return found
-
-    def _fetch(self, query: str, params: list[str]) -> list[tuple]:
-        return self.db.execute(query, params).fetchall()
-
-    def save_articles(self, rows: list[tuple]) -> None:
-        if rows:
-            sql = "INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)"
-            self._guard(lambda: self._write(sql, rows))
-
-    def save_photos(self, rows: list[tuple]) -> None:
-        if rows:
-            self._guard(lambda: self._write("INSERT OR REPLACE INTO photos VALUES (?,?,?,?,?,?,?)",
-                                            rows))
-
-    def _write(self, sql: str, rows: list[tuple]) -> None:
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.executemany(sql, rows)
-
-    def forget(self, paths: Sequence[str]) -> None:
-        if paths:
-            self._guard(lambda: self._write("DELETE FROM articles WHERE path=?",
-                                            [(p,) for p in paths]))
-
-    @contextlib.contextmanager
-    def exclusive(self) -> Iterator[None]:
-        """Hold the parse lock so only one worker parses a large batch."""
-        if self.path is None:
-            yield
-            return
-        with open(f"{self.path}.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _row_to_result(row: tuple, display: str) -> Entry | Problem:
@@ -275,7 +89,7 @@ class Store:
         self.refresh_interval = refresh_interval
         self.snapshot = Snapshot()
         self.cache_file = cache_file
-        self._cache: _ParseCache | None = None
+        self._cache: ParseCache | None = None
         self._lock = threading.RLock()
         self._files: dict[str, _Stat] = {}
         self._folders: dict[str, _Folder] = {}
@@ -530,9 +344,9 @@ class Store:
 
     # -- the snapshot --------------------------------------------------------
 
-    def _open_cache(self) -> _ParseCache:
+    def _open_cache(self) -> ParseCache:
         if self._cache is None:
-            self._cache = _ParseCache(self.cache_file)
+            self._cache = ParseCache(self.cache_file)
         return self._cache
 
     def refresh(self) -> bool:
@@ -713,9 +527,3 @@ class Store:
 
     def wait_ready(self, timeout: float) -> bool:
         return self._ready.wait(timeout)
-
-
-def cache_file_for(cache_dir: Path, content_dir: Path) -> Path:
-    """One index file per store folder, so two stores never share one."""
-    digest = hashlib.sha1(os.path.realpath(content_dir).encode()).hexdigest()[:12]
-    return cache_dir / f"index-{digest}.sqlite3"

@@ -19,11 +19,12 @@ from .config import Settings
 from .fastlane import FastLane, response_headers
 from .flavours import FLAVOURS
 from .http import Rendered
+from .index import cache_file_for
 from .model import Entry
 from .parse import MINSK
 from .publish import FeedRequest, NotFound, Publisher, Urls, last_modified
 from .render import RENDERERS
-from .store import Store, cache_file_for
+from .store import Store
 from .websub import HubNotifier
 
 log = logging.getLogger("feeds.web")

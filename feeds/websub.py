@@ -20,7 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from .store import Snapshot, Store
+from .snapshot import Snapshot
+from .store import Store
 
 log = logging.getLogger("feeds.websub")
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from feeds.store import Store, cache_file_for
+from feeds.index import cache_file_for
+from feeds.store import Store
 from tests.storekit import SEED_TEXT, article_text, image_bytes, write, write_article
 
 

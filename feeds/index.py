@@ -1,0 +1,147 @@
+"""The parse cache: one SQLite file per store, shared by every worker and restart."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("feeds.index")
+
+# Bump when parsing rules change, so cached parse results are thrown away.
+INDEX_VERSION = 3
+
+
+class ParseCache:
+    """The SQLite file that remembers parse results across workers and restarts."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path is not None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                return self._connect(str(self.path))
+            except sqlite3.DatabaseError as exc:
+                log.warning("index %s is unreadable (%s); rebuilding it", self.path, exc)
+                self._remove_files()
+                try:
+                    return self._connect(str(self.path))
+                except sqlite3.DatabaseError as exc2:
+                    log.warning("index %s cannot be written (%s); kept in memory", self.path, exc2)
+            except OSError as exc:
+                log.warning("index folder %s unusable (%s); kept in memory", self.path, exc)
+        self.path = None
+        return self._connect(":memory:")
+
+    def _remove_files(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                os.unlink(f"{self.path}{suffix}")
+
+    @staticmethod
+    def _connect(target: str) -> sqlite3.Connection:
+        db = sqlite3.connect(target, timeout=30, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA busy_timeout=30000")
+        if target != ":memory:":
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        if row is None or row[0] != str(INDEX_VERSION):
+            db.execute("DROP TABLE IF EXISTS articles")
+            db.execute("DROP TABLE IF EXISTS photos")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS articles (path TEXT PRIMARY KEY, size INT, mtime INT,"
+            " id TEXT, rubric TEXT, published REAL, title TEXT,"
+            " line INT, reason TEXT, warning TEXT)"
+        )
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS photos (path TEXT PRIMARY KEY, size INT, mtime INT,"
+            " mime TEXT, width INT, height INT, reason TEXT)"
+        )
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (str(INDEX_VERSION),))
+        # Reading every table once proves the file is a sound database.
+        db.execute("SELECT count(*) FROM articles").fetchone()
+        return db
+
+    def _guard(self, action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except sqlite3.DatabaseError as exc:
+            log.warning("index %s failed (%s); rebuilding it", self.path, exc)
+            with contextlib.suppress(sqlite3.Error):
+                self.db.close()
+            if self.path is not None:
+                self._remove_files()
+            self.db = self._open()
+            return action()
+
+    def all_articles(self) -> dict[str, tuple]:
+        rows = self._guard(lambda: self.db.execute("SELECT * FROM articles").fetchall())
+        return {row[0]: row for row in rows}
+
+    def all_photos(self) -> dict[str, tuple]:
+        rows = self._guard(lambda: self.db.execute("SELECT * FROM photos").fetchall())
+        return {row[0]: row for row in rows}
+
+    def articles(self, paths: Sequence[str]) -> dict[str, tuple]:
+        found: dict[str, tuple] = {}
+        for start in range(0, len(paths), 500):
+            chunk = list(paths[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT * FROM articles WHERE path IN ({marks})"
+            rows = self._guard(partial(self._fetch, query, chunk))
+            found.update({row[0]: row for row in rows})
+        return found
+
+    def _fetch(self, query: str, params: list[str]) -> list[tuple]:
+        return self.db.execute(query, params).fetchall()
+
+    def save_articles(self, rows: list[tuple]) -> None:
+        if rows:
+            sql = "INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)"
+            self._guard(lambda: self._write(sql, rows))
+
+    def save_photos(self, rows: list[tuple]) -> None:
+        if rows:
+            self._guard(lambda: self._write("INSERT OR REPLACE INTO photos VALUES (?,?,?,?,?,?,?)",
+                                            rows))
+
+    def _write(self, sql: str, rows: list[tuple]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(sql, rows)
+
+    def forget(self, paths: Sequence[str]) -> None:
+        if paths:
+            self._guard(lambda: self._write("DELETE FROM articles WHERE path=?",
+                                            [(p,) for p in paths]))
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the parse lock so only one worker parses a large batch."""
+        if self.path is None:
+            yield
+            return
+        with open(f"{self.path}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def cache_file_for(cache_dir: Path, content_dir: Path) -> Path:
+    """One index file per store folder, so two stores never share one."""
+    digest = hashlib.sha1(os.path.realpath(content_dir).encode()).hexdigest()[:12]
+    return cache_dir / f"index-{digest}.sqlite3"
