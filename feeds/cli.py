@@ -34,13 +34,14 @@ def check_command() -> None:
 
 def export_paths(app: Flask) -> list[str]:
     """Every URL path the service answers for the current store."""
+    from .opml import OPML_PATHS
     from .render import RENDERERS
 
     state = app.extensions["feeds"]
     snapshot = state.store.snapshot
     now = time.time()
     size = state.settings.archive_page_size
-    paths = ["/", "/feeds.opml"]
+    paths = ["/", *OPML_PATHS.values()]
     names = ["all", *snapshot.rubric_slugs(now)]
     paths += [f"/{slug}/" for slug in names[1:]]
     for name in names:

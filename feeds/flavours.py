@@ -13,7 +13,7 @@ from html import escape
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from .render import MEDIA_NS, FeedMeta, Item, _Hooks, _sub, feed_time
+from .render import MEDIA_NS, FeedMeta, Item, _Hooks, _sub, drop_build_date, feed_time
 
 YANDEX_NS = "http://news.yandex.ru"
 
@@ -29,11 +29,14 @@ class Flavour:
     render: Callable[[FeedMeta, Sequence[Item], str], bytes]
 
 
-def _base(meta: FeedMeta, namespaces: dict[str, str]) -> tuple[FeedGenerator, _Hooks]:
+def _base(meta: FeedMeta, namespaces: dict[str, str],
+          items: Sequence[Item]) -> tuple[FeedGenerator, _Hooks]:
     fg = FeedGenerator()
     fg.register_extension("hooks", _Hooks, _Hooks)
     hooks: _Hooks = fg.hooks  # type: ignore[attr-defined]
     hooks.namespaces.update(namespaces)
+    if not items:
+        hooks.rss.append(drop_build_date)
     fg.title(meta.title)
     fg.description(meta.description)
     fg.language(meta.language)
@@ -62,7 +65,7 @@ def _entry(fg: FeedGenerator, item: Item, description: str, content: str | None 
 
 def render_yandex(meta: FeedMeta, items: Sequence[Item], wide_logo_url: str) -> bytes:
     """Yandex News: yandex:full-text in plain text, pdalink, one category, logos."""
-    fg, hooks = _base(meta, {"yandex": YANDEX_NS, "media": MEDIA_NS})
+    fg, hooks = _base(meta, {"yandex": YANDEX_NS, "media": MEDIA_NS}, items)
 
     def channel_logos(rss: etree._Element) -> None:
         channel = rss.find("channel")
@@ -95,7 +98,7 @@ def dzen_html(item: Item) -> str:
 
 def render_dzen(meta: FeedMeta, items: Sequence[Item], wide_logo_url: str) -> bytes:
     """Dzen: full HTML with the photo as a figure, media:rating, publication categories."""
-    fg, _ = _base(meta, {"media": MEDIA_NS})
+    fg, _ = _base(meta, {"media": MEDIA_NS}, items)
     for item in items:
         entry_hooks = _entry(fg, item, item.article.lead, dzen_html(item))
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from xml.etree import ElementTree as ET
 
 from flask import Flask, Response, redirect, render_template
 from flask.typing import ResponseReturnValue
 
 from .http import Rendered
+from .opml import OPML_PATHS, Outline, render_opml
 from .publish import Urls
 from .render import RENDERERS
 from .web import (
@@ -111,36 +111,21 @@ def article_page(filename: str) -> ResponseReturnValue:
         return Response("Not found.\n", 404, mimetype="text/plain")
 
 
-def opml() -> ResponseReturnValue:
-    """OPML 2.0 with every feed, so a reader can subscribe to all rubrics at once."""
+def opml(fmt: str = "rss") -> ResponseReturnValue:
+    """OPML 2.0 with every rubric's feed in one format, to subscribe to all at once."""
     state = feeds_state()
     snapshot = state.store.snapshot
     now = time.time()
     base = base_url()
-    key = ("opml", base, snapshot.generation, snapshot.embargoed_count(None, now))
+    key = ("opml", fmt, base, snapshot.generation, snapshot.embargoed_count(None, now))
 
     def build() -> Rendered:
         u = urls()
-        root = ET.Element("opml", version="2.0")
-        head = ET.SubElement(root, "head")
-        ET.SubElement(head, "title").text = f"{state.settings.site_title}: все ленты"
         entries = snapshot.released(None, now)
-        if entries:
-            created = entries[0].published.strftime("%a, %d %b %Y %H:%M:%S %z")
-            ET.SubElement(head, "dateModified").text = created
-        body = ET.SubElement(root, "body")
-        for name in ["all", *snapshot.rubric_slugs(now)]:
-            title = state.publisher.feed_title(snapshot, name)
-            group = ET.SubElement(body, "outline", text=title)
-            for fmt in RENDERERS:
-                # OPML knows only RSS versions; Atom and JSON Feed go without one.
-                outline = ET.SubElement(group, "outline", type="rss",
-                                        text=f"{title} ({FEED_TITLES[fmt]})", title=title,
-                                        xmlUrl=u.feed(name, fmt), htmlUrl=u.page(name))
-                if fmt == "rss":
-                    outline.set("version", "RSS2")
-        ET.indent(root)
-        data = ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+        outlines = [Outline(state.publisher.feed_title(snapshot, slug), u.feed(slug, fmt),
+                            u.page(slug)) for slug in snapshot.rubric_slugs(now)]
+        data = render_opml(state.settings.site_title, fmt, outlines,
+                           entries[0].published if entries else None)
         return Rendered(data, "text/x-opml; charset=utf-8",
                         entries_modified(list(entries[:1])), state.settings.max_age)
 
@@ -149,7 +134,8 @@ def opml() -> ResponseReturnValue:
 
 def init_app(app: Flask) -> None:
     app.add_url_rule("/", view_func=index)
-    app.add_url_rule("/feeds.opml", view_func=opml)
+    for fmt, path in OPML_PATHS.items():
+        app.add_url_rule(path, f"opml_{fmt}", view_func=opml, defaults={"fmt": fmt})
     app.add_url_rule("/<slug>/", view_func=rubric_page)
     app.add_url_rule("/<slug>", view_func=rubric_redirect)
     app.add_url_rule("/articles/<filename>", view_func=article_page)

@@ -118,6 +118,14 @@ class _Hooks:
         return element
 
 
+def drop_build_date(rss: etree._Element) -> None:
+    """An empty RSS feed has no build date to tell: none rather than a made-up one."""
+    channel = rss.find("channel")
+    assert channel is not None
+    for element in channel.findall("lastBuildDate"):
+        channel.remove(element)
+
+
 def _sub(parent: etree._Element, tag: str, text: str | None = None,
          **attrib: str) -> etree._Element:
     element = etree.SubElement(parent, tag, {k: v for k, v in attrib.items() if v})
@@ -193,6 +201,8 @@ def _generator(meta: FeedMeta, items: Sequence[Item], for_atom: bool) -> FeedGen
 
     hooks.rss.append(rss_channel)
     hooks.atom.append(atom_feed)
+    if not items:
+        hooks.rss.append(drop_build_date)
     for item in items:
         _add_entry(fg, item, for_atom)
     return fg

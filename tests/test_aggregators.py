@@ -83,6 +83,16 @@ def test_dzen_flavour(recent_app: Flask) -> None:
     assert client.get("/feeds/dzen/economics.atom").status_code == 404
 
 
+@pytest.mark.parametrize("path", ["/feeds/dzen.rss?q=nothingmatches",
+                                  "/feeds/yandex/sport.rss?q=nothingmatches",
+                                  "/feeds/all.rss?q=nothingmatches"])
+def test_an_empty_feed_makes_up_no_dates(recent_app: Flask, path: str) -> None:
+    channel = etree.fromstring(recent_app.test_client().get(path).data).find("channel")
+    assert channel.findall("item") == []
+    assert channel.find("lastBuildDate") is None and channel.find("pubDate") is None
+    assert b"2000" not in etree.tostring(channel)
+
+
 def test_photo_sits_once_in_the_html_for_bots(recent_app: Flask) -> None:
     feed = feedparser.parse(recent_app.test_client().get("/feeds/all.rss").data)
     hockey, export = feed.entries[0], feed.entries[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import feedparser
 import pytest
@@ -164,13 +165,20 @@ def test_misnamed_photo_is_served_under_its_real_type(client: FlaskClient) -> No
     assert enclosure.href.endswith("/photos/001_sport.png")
 
 
-def test_opml_lists_every_feed(client: FlaskClient) -> None:
-    response = client.get("/feeds.opml")
+@pytest.mark.parametrize("path,fmt", [("/feeds.opml", "rss"), ("/feeds-atom.opml", "atom"),
+                                      ("/feeds-json.opml", "json")])
+def test_opml_lists_each_rubric_once_in_one_format(client: FlaskClient, path: str,
+                                                   fmt: str) -> None:
+    response = client.get(path)
     assert response.headers["Content-Type"] == "text/x-opml; charset=utf-8"
-    text = response.data.decode()
-    for path in [*FEED_PATHS, "/feeds/culture.json"]:
-        assert f'xmlUrl="{BASE}{path}"' in text
-    assert 'htmlUrl="http://feeds.test/sport/"' in text
+    outlines = ET.fromstring(response.data).findall("./body/outline")
+    assert [o.get("xmlUrl") for o in outlines] == [
+        f"{BASE}/feeds/{slug}.{fmt}" for slug in ("culture", "nauka", "society", "sport")]
+    assert all(o.get("type") == "rss" and not o.findall("outline") for o in outlines)
+    assert {o.get("version") for o in outlines} == ({"RSS2"} if fmt == "rss" else {None})
+    assert outlines[-1].get("htmlUrl") == f"{BASE}/sport/"
+    # The rubrics hold every article once: "all news" would repeat each of them.
+    assert f"{BASE}/feeds/all." not in response.data.decode()
 
 
 def test_front_page_has_autodiscovery_and_rubrics(client: FlaskClient) -> None:
