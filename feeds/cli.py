@@ -110,10 +110,14 @@ def build_command(outdir: Path, base_url: str | None) -> None:
                 continue
             body = response.get_data()
             target = _target(outdir, path)
-            written += _write_if_changed(target, body)
-            if not (response.mimetype or "").startswith("image/"):
-                written += _write_if_changed(target.with_name(target.name + ".gz"),
-                                             compress(body))
+            try:
+                written += _write_if_changed(target, body)
+                if not (response.mimetype or "").startswith("image/"):
+                    written += _write_if_changed(target.with_name(target.name + ".gz"),
+                                                 compress(body))
+            except OSError as exc:  # one unwritable file must not lose the rest
+                failed += 1
+                click.echo(f"\n{path}: cannot write ({exc.strerror})", err=True)
     click.echo(f"{len(paths)} resources, {written} files written, {failed} failed,"
                f" {time.monotonic() - started:.1f} s")
     sys.exit(1 if failed else 0)

@@ -13,6 +13,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from .names import db_key, from_db_key
+
 log = logging.getLogger("feeds.index")
 
 # Bump when parsing rules change, so cached parse results are thrown away.
@@ -87,21 +89,18 @@ class ParseCache:
             return action()
 
     def all_articles(self) -> dict[str, tuple]:
-        rows = self._guard(lambda: self.db.execute("SELECT * FROM articles").fetchall())
-        return {row[0]: row for row in rows}
+        return _by_path(self._guard(lambda: self.db.execute("SELECT * FROM articles").fetchall()))
 
     def all_photos(self) -> dict[str, tuple]:
-        rows = self._guard(lambda: self.db.execute("SELECT * FROM photos").fetchall())
-        return {row[0]: row for row in rows}
+        return _by_path(self._guard(lambda: self.db.execute("SELECT * FROM photos").fetchall()))
 
     def articles(self, paths: Sequence[str]) -> dict[str, tuple]:
         found: dict[str, tuple] = {}
         for start in range(0, len(paths), 500):
-            chunk = list(paths[start : start + 500])
+            chunk = [db_key(path) for path in paths[start : start + 500]]
             marks = ",".join("?" * len(chunk))
             query = f"SELECT * FROM articles WHERE path IN ({marks})"
-            rows = self._guard(partial(self._fetch, query, chunk))
-            found.update({row[0]: row for row in rows})
+            found.update(_by_path(self._guard(partial(self._fetch, query, chunk))))
         return found
 
     def _fetch(self, query: str, params: list[str]) -> list[tuple]:
@@ -118,9 +117,10 @@ class ParseCache:
                                             rows))
 
     def _write(self, sql: str, rows: list[tuple]) -> None:
+        keyed = [(db_key(row[0]), *row[1:]) for row in rows]
         with self.db:
             self.db.execute("BEGIN")
-            self.db.executemany(sql, rows)
+            self.db.executemany(sql, keyed)
 
     def forget(self, paths: Sequence[str]) -> None:
         if paths:
@@ -141,7 +141,16 @@ class ParseCache:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _by_path(rows: list[tuple]) -> dict[str, tuple]:
+    """Rows by their file's path, the SQLite key turned back into the path."""
+    found = {}
+    for row in rows:
+        path = from_db_key(row[0])
+        found[path] = row if path == row[0] else (path, *row[1:])
+    return found
+
+
 def cache_file_for(cache_dir: Path, content_dir: Path) -> Path:
     """One index file per store folder, so two stores never share one."""
-    digest = hashlib.sha1(os.path.realpath(content_dir).encode()).hexdigest()[:12]
+    digest = hashlib.sha1(os.fsencode(os.path.realpath(content_dir))).hexdigest()[:12]
     return cache_dir / f"index-{digest}.sqlite3"

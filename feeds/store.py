@@ -26,6 +26,7 @@ from typing import NamedTuple
 from .images import ImageError, sniff_photo
 from .index import ParseCache
 from .model import Article, Entry, Photo, assign_slugs, default_slug
+from .names import name_problem, shown
 from .parse import MINSK, ParseError, decode_article, parse_article
 from .snapshot import Problem, Snapshot
 
@@ -109,8 +110,8 @@ class Store:
     # -- paths ---------------------------------------------------------------
 
     def display(self, rel: str) -> str:
-        """The path as people wrote it (content/2025/x.txt), for messages."""
-        return os.path.join(self.display_root, rel)
+        """The path as people wrote it (content/2025/x.txt), safe text for messages."""
+        return shown(os.path.join(self.display_root, rel))
 
     def absolute(self, rel: str) -> str:
         return os.path.join(self.root, rel)
@@ -119,6 +120,10 @@ class Store:
 
     def _inside(self, real: str) -> bool:
         return real == self.root or real.startswith(self.root + os.sep)
+
+    def leads_inside(self, path: str) -> bool:
+        """Whether path, links followed, is still inside the store: checked before serving."""
+        return self._inside(os.path.realpath(path))
 
     def _list_folder(self, rel_dir: str, path: str, mtime_ns: int) -> _Folder:
         """Stat every entry of one folder; no file is opened."""
@@ -145,9 +150,15 @@ class Store:
                 folder.subfolders.append(rel)
             elif stat.S_ISREG(info.st_mode):
                 lower = name.lower()
-                if lower.endswith(".txt"):
+                is_text = lower.endswith(".txt")
+                if not is_text and not lower.endswith(PHOTO_EXTENSIONS):
+                    continue
+                bad_name = name_problem(name, os.path.splitext(name)[1])
+                if bad_name is not None:
+                    folder.problems.append(Problem(self.display(rel), bad_name, fatal=is_text))
+                elif is_text:
                     folder.texts[rel] = _Stat(info.st_size, info.st_mtime_ns)
-                elif lower.endswith(PHOTO_EXTENSIONS):
+                else:
                     folder.photos[rel] = _Stat(info.st_size, info.st_mtime_ns)
         return folder
 
@@ -475,6 +486,8 @@ class Store:
         return self._load_article(entry.path, entry.size, entry.mtime_ns)
 
     def _load_article_uncached(self, rel: str, size: int, mtime_ns: int) -> Article | None:
+        if not self.leads_inside(self.absolute(rel)):
+            return None  # replaced by a link out of the store since the scan
         try:
             with open(self.absolute(rel), "rb") as fh:
                 data = fh.read(self.max_article_bytes + 1)

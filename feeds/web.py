@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -269,9 +271,16 @@ def photo_view(filename: str) -> ResponseReturnValue:
     photo = snapshot.default_photo if stem == "_default" else released_entry(stem).photo
     if photo is None or photo.extension != extension:
         raise _not_found()
+    store = feeds_state().store
     try:
+        if stem != "_default" and not store.leads_inside(photo.path):
+            raise _not_found()  # replaced by a link out of the store since the scan
+        # Werkzeug would hash and quote the path as UTF-8; ours may hold any bytes.
+        info = os.stat(photo.path)
+        etag = f"{info.st_mtime}-{info.st_size}-{zlib.adler32(os.fsencode(photo.path))}"
         response = send_file(photo.path, mimetype=photo.mime_type, conditional=True,
-                             max_age=feeds_state().settings.max_age)
+                             max_age=feeds_state().settings.max_age, etag=etag,
+                             download_name=filename)
     except OSError:
         raise _not_found() from None
     response.headers["Cache-Control"] = f"public, max-age={feeds_state().settings.max_age}"
