@@ -1,20 +1,27 @@
-"""Flask commands: check the store, build a static copy of every feed."""
+"""Flask commands: check the store, build a static copy of every feed.
+
+The app factory comes in through init_app, so this module never imports it.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import quote, unquote
+from typing import Any
+from urllib.parse import unquote
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-# Aggregator flavours that are not per rubric (see feeds/flavours.py).
-EXTRA_FEEDS: tuple[str, ...] = ("yandex", "dzen")
+from .http import compress
+from .urls import site_paths
+
+AppFactory = Callable[[Mapping[str, Any] | None], Flask]
 
 
 @click.command("check")
@@ -34,33 +41,10 @@ def check_command() -> None:
 
 def export_paths(app: Flask) -> list[str]:
     """Every URL path the service answers for the current store."""
-    from .opml import OPML_PATHS
-    from .render import RENDERERS
-
     state = app.extensions["feeds"]
-    snapshot = state.store.snapshot
-    now = time.time()
-    size = state.settings.archive_page_size
-    paths = ["/", *OPML_PATHS.values()]
-    names = ["all", *snapshot.rubric_slugs(now)]
-    paths += [f"/{slug}/" for slug in names[1:]]
-    for name in names:
-        released = snapshot.released(None if name == "all" else name, now)
-        pages = -(-len(released) // size)
-        for fmt in RENDERERS:
-            paths.append(f"/feeds/{name}.{fmt}")
-            paths += [f"/feeds/{name}/archive/{page}.{fmt}" for page in range(1, pages + 1)]
-    paths += [f"/feeds/{flavour}.rss" for flavour in EXTRA_FEEDS]
-    paths += [f"/feeds/{flavour}/{slug}.rss" for flavour in EXTRA_FEEDS for slug in names[1:]]
-    for entry in snapshot.released(None, now):
-        paths.append(f"/articles/{quote(entry.id)}.html")
-        if entry.photo is not None:
-            paths.append(f"/photos/{quote(entry.id)}.{entry.photo.extension}")
-    if snapshot.default_photo is not None:
-        paths.append(f"/photos/_default.{snapshot.default_photo.extension}")
     static = Path(app.static_folder or "")
-    paths += [f"/static/{p.name}" for p in sorted(static.iterdir()) if p.is_file()]
-    return paths
+    return site_paths(state.store.snapshot, time.time(), state.settings.archive_page_size,
+                      [p.name for p in sorted(static.iterdir()) if p.is_file()])
 
 
 def _target(outdir: Path, path: str) -> Path:
@@ -89,14 +73,12 @@ def _write_if_changed(target: Path, data: bytes) -> bool:
 @with_appcontext
 def build_command(outdir: Path, base_url: str | None) -> None:
     """Write every feed, archive page, HTML page and photo as static files, with .gz twins."""
-    from .http import compress
-    from .web import create_app
-
     settings = current_app.extensions["feeds"].settings
     base = (base_url or settings.base_url or "").rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise click.UsageError("set FEEDS_BASE_URL or pass --base-url https://...")
-    app = create_app({"SETTINGS": replace(settings, base_url=base), "WATCH": False})
+    factory: AppFactory = current_app.extensions["feeds_factory"]
+    app = factory({"SETTINGS": replace(settings, base_url=base), "WATCH": False})
     client = app.test_client()
     paths = export_paths(app)
     written = failed = 0
@@ -123,6 +105,8 @@ def build_command(outdir: Path, base_url: str | None) -> None:
     sys.exit(1 if failed else 0)
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, factory: AppFactory) -> None:
+    """Add the commands; build makes its own app for the public origin with factory."""
+    app.extensions["feeds_factory"] = factory
     app.cli.add_command(check_command)
     app.cli.add_command(build_command)

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
-from .model import Entry
-
-if TYPE_CHECKING:
-    from .publish import FeedRequest
-    from .store import Store
+from .model import Article, Entry, FeedRequest
 
 # Filtering reads article bodies, so it looks at this many recent entries at most.
 SCAN_LIMIT = 2000
@@ -20,9 +15,9 @@ def fold(text: str) -> str:
     return text.casefold().replace("ё", "е")
 
 
-def matching(store: Store, released: Sequence[Entry], request: FeedRequest,
-             limit: int) -> list[Entry]:
-    """Newest released entries that pass every filter of the request."""
+def matching(read: Callable[[Entry], Article | None], released: Sequence[Entry],
+             request: FeedRequest, limit: int) -> list[Entry]:
+    """Newest released entries that pass every filter; read gives an entry's article."""
     words = [fold(word) for word in request.words]
     exclude = [fold(word) for word in request.exclude]
     found: list[Entry] = []
@@ -30,7 +25,7 @@ def matching(store: Store, released: Sequence[Entry], request: FeedRequest,
         if request.since is not None and entry.timestamp < request.since:
             break  # newest first: everything after is older still
         if words or exclude:
-            article = store.article(entry)
+            article = read(entry)
             if article is None:
                 continue
             text = fold(" ".join((article.title, *article.paragraphs)))

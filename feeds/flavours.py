@@ -27,6 +27,7 @@ class Flavour:
     max_items: int
     max_bytes: int
     render: Callable[[FeedMeta, Sequence[Item], str], bytes]
+    extension: str = "rss"  # the format it is a flavour of
 
 
 def _base(meta: FeedMeta, namespaces: dict[str, str],

@@ -1,4 +1,4 @@
-"""The publisher's vocabulary: articles, photos, rubrics. No I/O here."""
+"""The publisher's vocabulary: articles, photos, requests and what can go wrong. No I/O."""
 
 from __future__ import annotations
 
@@ -85,10 +85,44 @@ class Entry:
         return (-self.timestamp, self.id)
 
 
+class NotFound(LookupError):
+    """The request names a feed, page or article that does not exist."""
+
+
+class InvalidQuery(ValueError):
+    """A query parameter is malformed; the message says which and why."""
+
+
 @dataclass(frozen=True, slots=True)
-class Rubric:
-    name: str
-    slug: str
+class FeedRequest:
+    """What a client asked for; also the cache key's first half."""
+
+    name: str  # "all" or a rubric slug
+    fmt: str  # a format's extension: rss, atom or json
+    limit: int
+    page: int | None = None  # an archive page, counted from the oldest entry
+    words: tuple[str, ...] = ()  # ?q=
+    exclude: tuple[str, ...] = ()  # ?exclude=
+    since: float | None = None  # ?since=, Unix time
+    flavour: str = ""  # "yandex" or "dzen": an aggregator's own RSS profile
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.words or self.exclude or self.since is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong with one file; fatal problems keep an article out of the feeds."""
+
+    path: str
+    reason: str
+    line: int | None = None
+    fatal: bool = True
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.reason}"
 
 
 # The agency's own rubrics keep the slugs its site already uses.

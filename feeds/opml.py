@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from xml.etree import ElementTree as ET
 
-# Path of each format's OPML; the plain name is RSS, which every reader takes.
-OPML_PATHS = {"rss": "/feeds.opml", "atom": "/feeds-atom.opml", "json": "/feeds-json.opml"}
-FORMAT_TITLES = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+from .formats import FORMATS
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +31,7 @@ def render_opml(site_title: str, fmt: str, outlines: Sequence[Outline],
     """The OPML bytes; modified is the newest article's date, None for an empty store."""
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
-    suffix = "" if fmt == "rss" else f" ({FORMAT_TITLES[fmt]})"
+    suffix = "" if fmt == "rss" else f" ({FORMATS[fmt].label})"
     ET.SubElement(head, "title").text = f"{site_title}: ленты рубрик{suffix}"
     if modified is not None:
         ET.SubElement(head, "dateModified").text = modified.strftime("%a, %d %b %Y %H:%M:%S %z")
@@ -43,7 +41,7 @@ def render_opml(site_title: str, fmt: str, outlines: Sequence[Outline],
         element = ET.SubElement(body, "outline", type="rss", text=outline.title,
                                 title=outline.title, xmlUrl=outline.xml_url,
                                 htmlUrl=outline.html_url)
-        if fmt == "rss":
-            element.set("version", "RSS2")
+        if FORMATS[fmt].opml_version:
+            element.set("version", FORMATS[fmt].opml_version)
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

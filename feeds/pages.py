@@ -4,34 +4,49 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, Response, redirect, render_template
+from flask import Flask, redirect, render_template
 from flask.typing import ResponseReturnValue
 
+from .formats import FORMATS, HTML_TYPE, OPML_TYPE
 from .http import Rendered
-from .opml import OPML_PATHS, Outline, render_opml
-from .publish import Urls
-from .render import RENDERERS
-from .web import (
+from .model import NotFound
+from .opml import Outline, render_opml
+from .respond import (
     base_url,
     entries_modified,
     feeds_state,
+    filename_parts,
     released_entry,
     send,
-    split_filename,
     urls,
+)
+from .urls import (
+    ARTICLE_EXTENSION,
+    ARTICLE_RULE,
+    HOME_RULE,
+    OPML_RULES,
+    RUBRIC_BARE_RULE,
+    RUBRIC_RULE,
+    Urls,
+    static_path,
 )
 
 FRONT_PAGE_SIZE = 30
-FEED_TITLES = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 
 
 def _feed_links(u: Urls, name: str, title: str) -> list[dict[str, str]]:
     return [
-        {"href": u.feed(name, fmt), "format": FEED_TITLES[fmt], "title": title,
-         "type": {"rss": "application/rss+xml", "atom": "application/atom+xml",
-                  "json": "application/feed+json"}[fmt]}
-        for fmt in RENDERERS
+        {"href": u.feed(name, fmt.extension), "format": fmt.label, "title": title,
+         "type": fmt.media_type}
+        for fmt in FORMATS.values()
     ]
+
+
+def _chrome(u: Urls) -> dict[str, object]:
+    """The links every page's frame shows."""
+    return {"home": u.page("all"), "opml": u.opml("rss"), "icon": static_path("icon.png"),
+            "opmls": [{"href": u.opml(fmt.extension), "format": fmt.label}
+                      for fmt in FORMATS.values()]}
 
 
 def _listing(name: str) -> Rendered:
@@ -41,7 +56,7 @@ def _listing(name: str) -> Rendered:
     now = time.time()
     slug = None if name == "all" else name
     if slug is not None and slug not in snapshot.by_slug:
-        raise LookupError(name)
+        raise NotFound(name)
     base = base_url()
     key = ("page", name, base, snapshot.generation, snapshot.embargoed_count(None, now))
 
@@ -54,39 +69,36 @@ def _listing(name: str) -> Rendered:
                    for s in snapshot.rubric_slugs(now)]
         html = render_template(
             "listing.html", title=title, site_title=state.settings.site_title,
-            home=u.page("all"), opml=f"{u.base}/feeds.opml", feeds=_feed_links(u, name, title),
+            **_chrome(u), feeds=_feed_links(u, name, title),
             rubrics=rubrics, current=name,
             articles=[{"entry": e, "url": u.article(e), "rubric_url": u.page(e.slug)}
                       for e in entries],
         )
-        return Rendered(html.encode(), "text/html; charset=utf-8", entries_modified(entries),
+        return Rendered(html.encode(), HTML_TYPE, entries_modified(entries),
                         state.settings.max_age)
 
     return state.publisher.cached(key, build)
 
 
-def index() -> ResponseReturnValue:
+def front_page() -> ResponseReturnValue:
     return send(_listing("all"))
 
 
 def rubric_redirect(slug: str) -> ResponseReturnValue:
     """/sport leads to /sport/; unknown names are plain 404s, not redirects."""
     if slug not in feeds_state().store.snapshot.by_slug:
-        return Response("Not found.\n", 404, mimetype="text/plain")
+        raise NotFound(slug)
     return redirect(urls().page(slug), 308)
 
 
 def rubric_page(slug: str) -> ResponseReturnValue:
-    try:
-        return send(_listing(slug))
-    except LookupError:
-        return Response("Not found.\n", 404, mimetype="text/plain")
+    return send(_listing(slug))
 
 
 def article_page(filename: str) -> ResponseReturnValue:
-    stem, extension = split_filename(filename)
-    if extension != "html":
-        return Response("Not found.\n", 404, mimetype="text/plain")
+    stem, extension = filename_parts(filename)
+    if extension != ARTICLE_EXTENSION:
+        raise NotFound(filename)
     entry = released_entry(stem)
     state = feeds_state()
     snapshot = state.store.snapshot
@@ -97,18 +109,15 @@ def article_page(filename: str) -> ResponseReturnValue:
         u = urls()
         items = state.publisher.items(snapshot, [entry], u)
         if not items:
-            raise LookupError(entry.id)
+            raise NotFound(entry.id)
         html = render_template("article.html", item=items[0], site_title=state.settings.site_title,
-                               home=u.page("all"), rubric_url=u.page(entry.slug),
+                               **_chrome(u), rubric_url=u.page(entry.slug),
                                feeds=_feed_links(u, entry.slug,
                                                  state.publisher.feed_title(snapshot, entry.slug)))
-        return Rendered(html.encode(), "text/html; charset=utf-8", entries_modified([entry]),
+        return Rendered(html.encode(), HTML_TYPE, entries_modified([entry]),
                         state.settings.max_age)
 
-    try:
-        return send(state.publisher.cached(key, build))
-    except LookupError:
-        return Response("Not found.\n", 404, mimetype="text/plain")
+    return send(state.publisher.cached(key, build))
 
 
 def opml(fmt: str = "rss") -> ResponseReturnValue:
@@ -126,16 +135,16 @@ def opml(fmt: str = "rss") -> ResponseReturnValue:
                             u.page(slug)) for slug in snapshot.rubric_slugs(now)]
         data = render_opml(state.settings.site_title, fmt, outlines,
                            entries[0].published if entries else None)
-        return Rendered(data, "text/x-opml; charset=utf-8",
+        return Rendered(data, OPML_TYPE,
                         entries_modified(list(entries[:1])), state.settings.max_age)
 
     return send(state.publisher.cached(key, build))
 
 
 def init_app(app: Flask) -> None:
-    app.add_url_rule("/", view_func=index)
-    for fmt, path in OPML_PATHS.items():
-        app.add_url_rule(path, f"opml_{fmt}", view_func=opml, defaults={"fmt": fmt})
-    app.add_url_rule("/<slug>/", view_func=rubric_page)
-    app.add_url_rule("/<slug>", view_func=rubric_redirect)
-    app.add_url_rule("/articles/<filename>", view_func=article_page)
+    app.add_url_rule(HOME_RULE, view_func=front_page)
+    for fmt, rule in OPML_RULES.items():
+        app.add_url_rule(rule, f"opml_{fmt}", view_func=opml, defaults={"fmt": fmt})
+    app.add_url_rule(RUBRIC_RULE, view_func=rubric_page)
+    app.add_url_rule(RUBRIC_BARE_RULE, view_func=rubric_redirect)
+    app.add_url_rule(ARTICLE_RULE, view_func=article_page)

@@ -11,17 +11,20 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
 from .config import Settings
+from .filters import matching
+from .flavours import FLAVOURS
+from .formats import FORMATS
 from .http import Rendered
-from .model import Entry
+from .model import Entry, FeedRequest, NotFound
 from .parse import MINSK
-from .render import MEDIA_TYPES, RENDERERS, FeedMeta, Item
+from .render import FeedMeta, Item
 from .snapshot import Snapshot
 from .store import Store
+from .urls import Urls
 
 TAG_PREFIX = "tag:belta.by,2025:"
 ARCHIVE_MAX_AGE = 7 * 24 * 3600  # a full archive page does not change
@@ -32,59 +35,6 @@ MAX_FEED_BYTES = 2_000_000
 _VERSIONS_KEPT = 32
 # An empty feed still needs an updated time; the clock would break determinism.
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-class NotFound(LookupError):
-    """The request names a feed, page or article that does not exist."""
-
-
-@dataclass(frozen=True, slots=True)
-class FeedRequest:
-    """What a client asked for; also the cache key's first half."""
-
-    name: str  # "all" or a rubric slug
-    fmt: str  # rss, atom or json
-    limit: int
-    page: int | None = None  # an archive page, counted from the oldest entry
-    words: tuple[str, ...] = ()  # ?q=
-    exclude: tuple[str, ...] = ()  # ?exclude=
-    since: float | None = None  # ?since=, Unix time
-    flavour: str = ""  # "yandex" or "dzen": an aggregator's own RSS profile
-
-    @property
-    def filtered(self) -> bool:
-        return bool(self.words or self.exclude or self.since is not None)
-
-
-class Urls:
-    """Absolute URLs of everything the service publishes, for one public origin."""
-
-    def __init__(self, base: str, settings: Settings) -> None:
-        self.base = base.rstrip("/")
-        self.article_template = settings.article_url
-
-    def feed(self, name: str, fmt: str) -> str:
-        return f"{self.base}/feeds/{name}.{fmt}"
-
-    def archive(self, name: str, page: int, fmt: str) -> str:
-        return f"{self.base}/feeds/{name}/archive/{page}.{fmt}"
-
-    def page(self, name: str) -> str:
-        return f"{self.base}/" if name == "all" else f"{self.base}/{name}/"
-
-    def article(self, entry: Entry) -> str:
-        if self.article_template:
-            return self.article_template.format(id=quote(entry.id), slug=entry.slug)
-        return self.local_article(entry.id)
-
-    def local_article(self, article_id: str) -> str:
-        return f"{self.base}/articles/{quote(article_id)}.html"
-
-    def photo(self, name: str, extension: str) -> str:
-        return f"{self.base}/photos/{quote(name)}.{extension}"
-
-    def static(self, filename: str) -> str:
-        return f"{self.base}/static/{filename}"
 
 
 def guid(article_id: str) -> str:
@@ -178,16 +128,14 @@ class Publisher:
         """The first request.limit entries that pass the request's filters."""
         if not request.filtered:
             return list(entries[: request.limit])
-        from .filters import matching  # only filtered requests pay for it
-
-        return matching(self.store, entries, request, request.limit)
+        return matching(self.store.article, entries, request, request.limit)
 
     # -- feeds ----------------------------------------------------------------------
 
     def feed(self, request: FeedRequest, base: str, now: float) -> Rendered:
         """The rendered document for a feed request, or NotFound."""
         snapshot = self.store.snapshot
-        if request.fmt not in RENDERERS:
+        if request.fmt not in FORMATS:
             raise NotFound(request.fmt)
         slug = None if request.name == "all" else request.name
         if slug is not None and slug not in snapshot.by_slug:
@@ -268,7 +216,7 @@ class Publisher:
     def _subscription(self, snapshot: Snapshot, request: FeedRequest, base: str,
                       entries: list[Entry], pages: int) -> Rendered:
         """The feed's subscription document: its newest entries, linked to the archive."""
-        urls = Urls(base, self.settings)
+        urls = Urls(base, self.settings.article_url)
         prev_archive = None
         if pages and not request.filtered:
             prev_archive = urls.archive(request.name, pages, request.fmt)
@@ -276,28 +224,27 @@ class Publisher:
         meta = self._meta(snapshot, request.name, urls, self_url, entries,
                           prev_archive=prev_archive)
         items = self.items(snapshot, entries, urls)
-        return self._render_capped(lambda chosen: RENDERERS[request.fmt](meta, chosen), items,
-                                   MAX_FEED_BYTES, MEDIA_TYPES[request.fmt],
+        fmt = FORMATS[request.fmt]
+        return self._render_capped(lambda chosen: fmt.render(meta, chosen), items,
+                                   MAX_FEED_BYTES, fmt.content_type,
                                    last_modified(entries), self.settings.max_age)
 
     def _flavoured(self, snapshot: Snapshot, request: FeedRequest, base: str,
                    now: float) -> Rendered:
         """Yandex News or Dzen: recent days only, within the aggregator's size limits."""
-        from .flavours import FLAVOURS
-
         flavour = FLAVOURS[request.flavour]
-        urls = Urls(base, self.settings)
+        urls = Urls(base, self.settings.article_url)
         slug = None if request.name == "all" else request.name
         oldest = now - flavour.days * 86400
         recent = [e for e in snapshot.released(slug, now)[: flavour.max_items]
                   if e.published.timestamp() >= oldest]
         entries = self.select_from(recent, request)
-        path = request.flavour if slug is None else f"{request.flavour}/{slug}"
-        meta = self._meta(snapshot, request.name, urls, f"{urls.base}/feeds/{path}.rss", entries)
+        meta = self._meta(snapshot, request.name, urls, urls.flavour(request.flavour, request.name),
+                          entries)
         wide_logo = urls.static("logo-wide.png")
         items = self.items(snapshot, entries, urls)
         return self._render_capped(lambda chosen: flavour.render(meta, chosen, wide_logo), items,
-                                   flavour.max_bytes, MEDIA_TYPES["rss"],
+                                   flavour.max_bytes, FORMATS[flavour.extension].content_type,
                                    last_modified(entries, snapshot.changed_ns),
                                    self.settings.max_age)
 
@@ -323,7 +270,7 @@ class Publisher:
     def _archive(self, snapshot: Snapshot, request: FeedRequest, base: str,
                  entries: list[Entry], pages: int) -> Rendered:
         """An RFC 5005 archive document; a full one never changes."""
-        urls = Urls(base, self.settings)
+        urls = Urls(base, self.settings.article_url)
         page = request.page or 0
         full = len(entries) == self.settings.archive_page_size
         meta = self._meta(
@@ -340,8 +287,8 @@ class Publisher:
     def _render(self, fmt: str, meta: FeedMeta, items: list[Item], modified: datetime,
                 max_age: int) -> Rendered:
         """Archive pages keep every entry, whatever their size."""
-        return self._render_capped(lambda chosen: RENDERERS[fmt](meta, chosen), items,
-                                   sys.maxsize, MEDIA_TYPES[fmt], modified, max_age)
+        return self._render_capped(lambda chosen: FORMATS[fmt].render(meta, chosen), items,
+                                   sys.maxsize, FORMATS[fmt].content_type, modified, max_age)
 
 
 def _item_digest(item: Item) -> str:

@@ -303,15 +303,3 @@ def render_json(meta: FeedMeta, items: Sequence[Item]) -> bytes:
     document["items"] = [json_item(item) for item in items]
     return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
 
-
-RENDERERS: dict[str, Callable[[FeedMeta, Sequence[Item]], bytes]] = {
-    "rss": render_rss,
-    "atom": render_atom,
-    "json": render_json,
-}
-
-MEDIA_TYPES = {
-    "rss": "application/rss+xml; charset=utf-8",
-    "atom": "application/atom+xml; charset=utf-8",
-    "json": "application/feed+json; charset=utf-8",
-}

@@ -6,22 +6,7 @@ import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .model import Entry, Photo
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """Something wrong with one file; fatal problems keep an article out of the feeds."""
-
-    path: str
-    reason: str
-    line: int | None = None
-    fatal: bool = True
-
-    def __str__(self) -> str:
-        where = self.path if self.line is None else f"{self.path}:{self.line}"
-        return f"{where}: {self.reason}"
-
+from .model import Entry, Photo, Problem
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,10 @@ from typing import NamedTuple
 
 from .images import ImageError, sniff_photo
 from .index import ParseCache
-from .model import Article, Entry, Photo, assign_slugs, default_slug
+from .model import Article, Entry, Photo, Problem, assign_slugs, default_slug
 from .names import name_problem, shown
 from .parse import MINSK, ParseError, decode_article, parse_article
-from .snapshot import Problem, Snapshot
+from .snapshot import Snapshot
 
 log = logging.getLogger("feeds.store")
 

@@ -22,6 +22,7 @@ from typing import IO
 
 from .snapshot import Snapshot
 from .store import Store
+from .urls import Urls
 
 log = logging.getLogger("feeds.websub")
 
@@ -40,16 +41,6 @@ def feed_fingerprints(snapshot: Snapshot, now: float, limit: int) -> dict[str, F
         result[slug or "all"] = tuple(
             (e.id, e.mtime_ns, e.size, e.photo.mtime_ns if e.photo else 0) for e in entries)
     return result
-
-
-def feed_urls(base: str, name: str) -> list[str]:
-    """Every published URL whose content follows feed `name`."""
-    urls = [f"{base}/feeds/{name}.{fmt}" for fmt in ("rss", "atom", "json")]
-    if name == "all":
-        urls += [f"{base}/feeds/yandex.rss", f"{base}/feeds/dzen.rss"]
-    else:
-        urls += [f"{base}/feeds/yandex/{name}.rss", f"{base}/feeds/dzen/{name}.rss"]
-    return urls
 
 
 Sender = Callable[[str, str], int]  # (hub, feed url) -> HTTP status
@@ -73,7 +64,7 @@ class HubNotifier:
     def __init__(self, store: Store, base_url: str, hubs: tuple[str, ...], limit: int,
                  lock_path: Path | None, send: Sender = post_publish) -> None:
         self.store = store
-        self.base = base_url.rstrip("/")
+        self.urls = Urls(base_url)
         self.hubs = hubs
         self.limit = limit
         self.lock_path = lock_path
@@ -122,7 +113,7 @@ class HubNotifier:
         changed = sorted(name for name in current.keys() | previous.keys()
                          if current.get(name) != previous.get(name))
         for name in changed:
-            for url in feed_urls(self.base, name):
+            for url in self.urls.feeds_of(name):
                 for hub in self.hubs:
                     self._enqueue(hub, url, 0, time.monotonic())
 

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from feeds.publish import FeedRequest
+from feeds.model import FeedRequest
 from tests.conftest import BASE, make_app, refresh
 from tests.storekit import SEED_ID, write_article
 

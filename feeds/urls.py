@@ -1,0 +1,148 @@
+"""Every URL the service publishes, in one place (datasette's url_builder).
+
+Path shapes, the Flask rules that parse them back, the list of every feed URL
+of a rubric (for WebSub pings) and of every path (for the static export) all
+live here. A new URL is a shape here plus its view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import quote
+
+from .flavours import FLAVOURS
+from .formats import FORMATS
+from .model import Entry
+from .snapshot import Snapshot
+
+# The Flask rules, each next to the path shape it parses.
+HOME_RULE = "/"
+RUBRIC_RULE = "/<slug>/"
+RUBRIC_BARE_RULE = "/<slug>"  # redirected to RUBRIC_RULE
+FEED_RULE = "/feeds/<filename>"  # <name>.<fmt>, and the all-rubric flavours <flavour>.rss
+ARCHIVE_RULE = "/feeds/<name>/archive/<filename>"  # <page>.<fmt>
+FLAVOUR_RULE = "/feeds/<flavour>/<filename>"  # <slug>.rss
+ARTICLE_RULE = "/articles/<filename>"  # <id>.html
+PHOTO_RULE = "/photos/<filename>"  # <id>.<extension>, or _default.<extension>
+
+ARTICLE_EXTENSION = "html"
+DEFAULT_PHOTO = "_default"  # the photo name of the store's default image
+
+
+def split_filename(filename: str) -> tuple[str, str] | None:
+    """("name", "ext") from "name.ext"; None when there is no stem or no extension."""
+    stem, dot, extension = filename.rpartition(".")
+    if not dot or not stem:
+        return None
+    return stem, extension
+
+
+def feed_path(name: str, fmt: str) -> str:
+    return f"/feeds/{name}.{fmt}"
+
+
+def archive_path(name: str, page: int, fmt: str) -> str:
+    return f"/feeds/{name}/archive/{page}.{fmt}"
+
+
+def flavour_path(flavour: str, name: str) -> str:
+    """A flavour of all rubrics sits beside the feeds; a rubric's in the flavour's folder."""
+    extension = FLAVOURS[flavour].extension
+    if name == "all":
+        return f"/feeds/{flavour}.{extension}"
+    return f"/feeds/{flavour}/{name}.{extension}"
+
+
+def opml_path(fmt: str) -> str:
+    """Each format's OPML; the plain name is RSS, which every reader takes."""
+    return "/feeds.opml" if fmt == "rss" else f"/feeds-{fmt}.opml"
+
+
+OPML_RULES = {fmt: opml_path(fmt) for fmt in FORMATS}
+
+
+def page_path(name: str) -> str:
+    return "/" if name == "all" else f"/{name}/"
+
+
+def article_path(article_id: str) -> str:
+    return f"/articles/{quote(article_id)}.{ARTICLE_EXTENSION}"
+
+
+def photo_path(name: str, extension: str) -> str:
+    return f"/photos/{quote(name)}.{extension}"
+
+
+def static_path(filename: str) -> str:
+    return f"/static/{filename}"
+
+
+def feed_paths(name: str) -> list[str]:
+    """Every published feed whose content follows feed `name`: formats, then flavours."""
+    return [*(feed_path(name, fmt) for fmt in FORMATS),
+            *(flavour_path(flavour, name) for flavour in FLAVOURS)]
+
+
+def site_paths(snapshot: Snapshot, now: float, page_size: int,
+               static_files: Iterable[str]) -> list[str]:
+    """Every path the service answers for this snapshot, for the static export."""
+    names = ["all", *snapshot.rubric_slugs(now)]
+    paths = [page_path("all"), *OPML_RULES.values(), *(page_path(slug) for slug in names[1:])]
+    for name in names:
+        released = snapshot.released(None if name == "all" else name, now)
+        pages = -(-len(released) // page_size)
+        for fmt in FORMATS:
+            paths.append(feed_path(name, fmt))
+            paths += [archive_path(name, page, fmt) for page in range(1, pages + 1)]
+    paths += [flavour_path(flavour, "all") for flavour in FLAVOURS]
+    paths += [flavour_path(flavour, slug) for flavour in FLAVOURS for slug in names[1:]]
+    for entry in snapshot.released(None, now):
+        paths.append(article_path(entry.id))
+        if entry.photo is not None:
+            paths.append(photo_path(entry.id, entry.photo.extension))
+    if snapshot.default_photo is not None:
+        paths.append(photo_path(DEFAULT_PHOTO, snapshot.default_photo.extension))
+    paths += [static_path(name) for name in static_files]
+    return paths
+
+
+class Urls:
+    """Absolute URLs of everything the service publishes, for one public origin."""
+
+    def __init__(self, base: str, article_template: str | None = None) -> None:
+        self.base = base.rstrip("/")
+        self.article_template = article_template
+
+    def feed(self, name: str, fmt: str) -> str:
+        return self.base + feed_path(name, fmt)
+
+    def archive(self, name: str, page: int, fmt: str) -> str:
+        return self.base + archive_path(name, page, fmt)
+
+    def flavour(self, flavour: str, name: str) -> str:
+        return self.base + flavour_path(flavour, name)
+
+    def feeds_of(self, name: str) -> list[str]:
+        """Every feed URL of a rubric (or "all"): what a WebSub hub is told about."""
+        return [self.base + path for path in feed_paths(name)]
+
+    def page(self, name: str) -> str:
+        return self.base + page_path(name)
+
+    def opml(self, fmt: str) -> str:
+        return self.base + opml_path(fmt)
+
+    def article(self, entry: Entry) -> str:
+        """The entry's link: the agency's own page when a template is set, else ours."""
+        if self.article_template:
+            return self.article_template.format(id=quote(entry.id), slug=entry.slug)
+        return self.local_article(entry.id)
+
+    def local_article(self, article_id: str) -> str:
+        return self.base + article_path(article_id)
+
+    def photo(self, name: str, extension: str) -> str:
+        return self.base + photo_path(name, extension)
+
+    def static(self, filename: str) -> str:
+        return self.base + static_path(filename)
