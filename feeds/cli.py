@@ -5,23 +5,24 @@ The app factory comes in through init_app, so this module never imports it.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from .http import compress
 from .urls import site_paths
 
 AppFactory = Callable[[Mapping[str, Any] | None], Flask]
+
+if TYPE_CHECKING:
+    from .export import Changes
+    from .store import Store
 
 
 @click.command("check")
@@ -47,62 +48,66 @@ def export_paths(app: Flask) -> list[str]:
                       [p.name for p in sorted(static.iterdir()) if p.is_file()])
 
 
-def _target(outdir: Path, path: str) -> Path:
-    relative = unquote(path).lstrip("/")
-    return outdir / (relative + "index.html" if relative.endswith("/") or not relative
-                     else relative)
-
-
-def _write_if_changed(target: Path, data: bytes) -> bool:
-    """Leave unchanged files alone, so rsync and object-store syncs stay cheap."""
-    try:
-        if target.stat().st_size == len(data) and target.read_bytes() == data:
-            return False
-    except OSError:
-        pass
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, target)
-    return True
-
-
 @click.command("build")
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--base-url", help="Public origin for absolute links (default: FEEDS_BASE_URL).")
+@click.option("--watch", is_flag=True,
+              help="Keep OUTDIR in step with the store until interrupted.")
 @with_appcontext
-def build_command(outdir: Path, base_url: str | None) -> None:
-    """Write every feed, archive page, HTML page and photo as static files, with .gz twins."""
+def build_command(outdir: Path, base_url: str | None, watch: bool) -> None:
+    """Write every feed, archive page, HTML page and photo as static files, with .gz twins.
+
+    Only what changed since the last build of OUTDIR is rendered; files the
+    export wrote and no longer produces are removed. OUTDIR/.feeds-build/ holds
+    the manifest and the list of files the last run added, changed and removed.
+    """
+    from .export import Exporter
+
     settings = current_app.extensions["feeds"].settings
     base = (base_url or settings.base_url or "").rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise click.UsageError("set FEEDS_BASE_URL or pass --base-url https://...")
-    factory: AppFactory = current_app.extensions["feeds_factory"]
-    app = factory({"SETTINGS": replace(settings, base_url=base), "WATCH": False})
-    client = app.test_client()
-    paths = export_paths(app)
-    written = failed = 0
-    started = time.monotonic()
-    with click.progressbar(paths, label=f"Building {outdir}", file=sys.stderr) as bar:
-        for path in bar:
-            response = client.get(path)
-            if response.status_code != 200:
-                failed += 1
-                click.echo(f"\n{path}: HTTP {response.status_code}", err=True)
-                continue
-            body = response.get_data()
-            target = _target(outdir, path)
-            try:
-                written += _write_if_changed(target, body)
-                if not (response.mimetype or "").startswith("image/"):
-                    written += _write_if_changed(target.with_name(target.name + ".gz"),
-                                                 compress(body))
-            except OSError as exc:  # one unwritable file must not lose the rest
-                failed += 1
-                click.echo(f"\n{path}: cannot write ({exc.strerror})", err=True)
-    click.echo(f"{len(paths)} resources, {written} files written, {failed} failed,"
-               f" {time.monotonic() - started:.1f} s")
-    sys.exit(1 if failed else 0)
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if settings.base_url != base:
+        factory: AppFactory = current_app.extensions["feeds_factory"]
+        app = factory({"SETTINGS": replace(settings, base_url=base), "WATCH": False})
+    store = app.extensions["feeds"].store
+    store.refresh()
+    exporter = Exporter(app, outdir)
+    changes = exporter.run(progress=sys.stderr.isatty() and not watch)
+    _report(outdir, changes)
+    if not watch:
+        sys.exit(1 if changes.failed else 0)
+    interval = min(settings.refresh_interval, 0.25)
+    click.echo(f"watching {store.display_root}; Ctrl-C to stop", err=True)
+    last = _watch_key(store)
+    try:
+        while True:
+            time.sleep(interval)
+            store.refresh()
+            key = _watch_key(store)
+            if key != last:
+                last = key
+                changes = exporter.run()
+                if not changes.empty:
+                    _report(outdir, changes)
+    except KeyboardInterrupt:
+        pass
+
+
+def _watch_key(store: Store) -> tuple[int, int, int]:
+    """What makes a run worth it: a new scan, an embargo ending, a new minute (flavours)."""
+    now = time.time()
+    snapshot = store.snapshot
+    return snapshot.generation, snapshot.embargoed_count(None, now), int(now // 60)
+
+
+def _report(outdir: Path, changes: Changes) -> None:
+    click.echo(f"{outdir}: {changes.rendered} resources rendered, {len(changes.added)} files"
+               f" added, {len(changes.changed)} changed, {len(changes.removed)} removed,"
+               f" {len(changes.failed)} failed, {changes.seconds:.1f} s")
+    for path in changes.failed:
+        click.echo(f"{path}: not written; the previous file, if any, stays", err=True)
 
 
 def init_app(app: Flask, factory: AppFactory) -> None:

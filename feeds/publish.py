@@ -148,7 +148,7 @@ class Publisher:
         released = snapshot.released(slug, now)
         pages = -(-len(released) // self.settings.archive_page_size)
         if request.page is not None:
-            entries = self._archive_entries(released, request.page)
+            entries = self.archive_entries(released, request.page)
             # A page's bytes depend only on its entries and on whether a next page exists.
             key = ("archive", request, base, tuple(entries), request.page < pages,
                    snapshot.rubrics.get(slug or ""), snapshot.default_photo)
@@ -234,11 +234,7 @@ class Publisher:
         """Yandex News or Dzen: recent days only, within the aggregator's size limits."""
         flavour = FLAVOURS[request.flavour]
         urls = Urls(base, self.settings.article_url)
-        slug = None if request.name == "all" else request.name
-        oldest = now - flavour.days * 86400
-        recent = [e for e in snapshot.released(slug, now)[: flavour.max_items]
-                  if e.published.timestamp() >= oldest]
-        entries = self.select_from(recent, request)
+        entries = self.flavour_entries(snapshot, request, now)
         meta = self._meta(snapshot, request.name, urls, urls.flavour(request.flavour, request.name),
                           entries)
         wide_logo = urls.static("logo-wide.png")
@@ -247,6 +243,16 @@ class Publisher:
                                    flavour.max_bytes, FORMATS[flavour.extension].content_type,
                                    last_modified(entries, snapshot.changed_ns),
                                    self.settings.max_age)
+
+    def flavour_entries(self, snapshot: Snapshot, request: FeedRequest,
+                        now: float) -> list[Entry]:
+        """What an aggregator flavour shows: its last days, at most its item count."""
+        flavour = FLAVOURS[request.flavour]
+        slug = None if request.name == "all" else request.name
+        oldest = now - flavour.days * 86400
+        recent = [e for e in snapshot.released(slug, now)[: flavour.max_items]
+                  if e.timestamp >= oldest]
+        return self.select_from(recent, request)
 
     def _render_capped(self, render: Callable[[Sequence[Item]], bytes], items: list[Item],
                        max_bytes: int, media_type: str, modified: datetime,
@@ -259,7 +265,7 @@ class Publisher:
         manifest = tuple((item.entry.id, _item_digest(item)) for item in items)
         return Rendered(body, media_type, modified, max_age, manifest=manifest)
 
-    def _archive_entries(self, released: Sequence[Entry], page: int) -> list[Entry]:
+    def archive_entries(self, released: Sequence[Entry], page: int) -> list[Entry]:
         """Page N holds entries N*size-size .. N*size-1 counted from the oldest."""
         size = self.settings.archive_page_size
         end = len(released) - (page - 1) * size

@@ -94,4 +94,4 @@ def test_static_export_matches_the_server(tmp_path: Path, store_dir: Path) -> No
         checked += 1
     assert checked == 10
     again = app.test_cli_runner().invoke(args=["build", str(out)])
-    assert " 0 files written, 0 failed" in again.output
+    assert "0 resources rendered, 0 files added, 0 changed, 0 removed, 0 failed" in again.output

@@ -1,0 +1,408 @@
+"""The static export: every URL the service answers, as files kept in step with the store.
+
+A build renders only what changed since the last build of the same folder. The
+folder keeps a manifest of every file the export owns, each with the signature
+of what it was made from (the entries a feed shows, whether a next archive page
+exists, a photo's size and mtime; the code, library versions and settings for
+all of them) and the hash of its bytes. A path whose signature did not change
+is not rendered again. Every file and its .gz twin go to a temporary name in
+their own folder and are renamed into place, so a reader of the folder (nginx,
+rsync) never sees half a file. Files the export owned and no longer produces
+are removed; nothing else in the folder is ever touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import mimetypes
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import unquote
+
+from flask import Flask
+
+from . import urls
+from .http import compress, strong_etag
+from .model import Entry, Photo
+
+STATE_DIR = ".feeds-build"  # inside the export folder; never served (see README)
+MANIFEST = "manifest.json"
+CHANGES = "changes.json"
+_FORMAT = 1
+_PACKAGE = Path(__file__).parent
+_LIBRARIES = ("Flask", "Werkzeug", "Jinja2", "feedgen", "lxml")
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One path of the export: what it is made from, and the file it copies, if any."""
+
+    signature: str
+    source: str | None = None  # a file served as is (photo, static file); None: rendered
+
+
+@dataclass(frozen=True, slots=True)
+class Owned:
+    """A manifest row: a path the export wrote, its inputs and its bytes' hash."""
+
+    signature: str
+    etag: str  # strong_etag of the plain bytes: the server's ETag too
+    size: int
+    gz_size: int  # -1: no .gz twin (images)
+
+    def row(self) -> list[object]:
+        return [self.signature, self.etag, self.size, self.gz_size]
+
+
+@dataclass
+class Changes:
+    """What one run did, by file path relative to the export folder."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # URL paths that did not answer 200
+    rendered: int = 0  # paths whose inputs changed (rendered or copied again)
+    seconds: float = 0.0
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.changed or self.removed or self.failed)
+
+
+def _digest(*parts: str) -> str:
+    # Paths in odd folders may hold undecodable bytes (surrogates): keep them as bytes.
+    joined = "\x1f".join(parts).encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(joined, digest_size=12).hexdigest()
+
+
+def _photo_signature(photo: Photo | None) -> str:
+    if photo is None:
+        return ""
+    return f"{photo.path}:{photo.size}:{photo.mtime_ns}:{photo.mime_type}"
+
+
+def _file_signature(path: str) -> str:
+    info = os.stat(path)
+    return f"{path}:{info.st_size}:{info.st_mtime_ns}"
+
+
+def code_version() -> str:
+    """Our package's code, templates and static files, and the renderers' versions."""
+    parts = []
+    for path in sorted(_PACKAGE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            parts.append(f"{path.relative_to(_PACKAGE)}:{strong_etag(path.read_bytes())}")
+    for library in _LIBRARIES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            parts.append(f"{library}={metadata.version(library)}")
+    return _digest(*parts)
+
+
+class Signer:
+    """Entry signatures, reused from plan to plan while the Entry object is the same."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[Entry, str]] = {}
+
+    def entry(self, entry: Entry) -> str:
+        found = self._known.get(entry.id)
+        if found is not None and found[0] is entry:
+            return found[1]
+        # The file's size and mtime stand for its text; slug and photo come from the scan.
+        signature = (f"{entry.id}|{entry.path}|{entry.size}|{entry.mtime_ns}|{entry.slug}|"
+                     f"{_photo_signature(entry.photo)}")
+        self._known[entry.id] = (entry, signature)
+        return signature
+
+    def entries(self, entries: Iterable[Entry]) -> str:
+        return _digest(*map(self.entry, entries))
+
+    def forget_except(self, ids: Iterable[str]) -> None:
+        """Drop deleted articles, so the table never outgrows the store."""
+        keep = set(ids)
+        for article_id in [i for i in self._known if i not in keep]:
+            del self._known[article_id]
+
+
+def plan(app: Flask, signer: Signer, now: float) -> dict[str, Planned]:
+    """Every URL path the service answers for the current store, with its signature.
+
+    Which entries each document shows is asked of the publisher, so a signature
+    changes exactly when the document's rendering would. The paths are the ones
+    urls.site_paths lists (a test holds the two together).
+    """
+    from .flavours import FLAVOURS
+    from .formats import FORMATS
+    from .pages import FRONT_PAGE_SIZE
+    from .publish import FeedRequest
+
+    state = app.extensions["feeds"]
+    snapshot, publisher, settings = state.store.snapshot, state.publisher, state.settings
+    size = settings.archive_page_size
+    default = _photo_signature(snapshot.default_photo)
+    slugs = snapshot.rubric_slugs(now)
+    rubric_list = _digest(*(f"{slug}={snapshot.rubrics[slug]}" for slug in slugs))
+    every = snapshot.released(None, now)
+    planned: dict[str, Planned] = {}
+
+    def put(path: str, *parts: str) -> None:
+        planned[path] = Planned(_digest(*parts))
+
+    put(urls.page_path("all"), signer.entries(every[:FRONT_PAGE_SIZE]), rubric_list)
+    for path in urls.OPML_RULES.values():
+        put(path, signer.entries(every[:1]), rubric_list)
+    for name in ["all", *slugs]:
+        slug = None if name == "all" else name
+        released = snapshot.released(slug, now)
+        title = snapshot.rubrics.get(slug or "", "")
+        pages = -(-len(released) // size)
+        if slug is not None:
+            put(urls.page_path(slug), signer.entries(released[:FRONT_PAGE_SIZE]), rubric_list)
+        shown = publisher.select_from(released, FeedRequest(name, "rss", settings.limit))
+        feed = _digest(signer.entries(shown), str(pages), title, default)
+        for page in range(1, pages + 1):
+            entries = publisher.archive_entries(released, page)
+            page_signature = _digest(signer.entries(entries), str(page < pages), title, default)
+            for fmt in FORMATS:
+                planned[urls.archive_path(name, page, fmt)] = Planned(page_signature)
+        for fmt in FORMATS:
+            planned[urls.feed_path(name, fmt)] = Planned(feed)
+        for flavour, profile in FLAVOURS.items():
+            request = FeedRequest(name, profile.extension, profile.max_items, flavour=flavour)
+            put(urls.flavour_path(flavour, name),
+                signer.entries(publisher.flavour_entries(snapshot, request, now)), title, default)
+    for entry in every:
+        put(urls.article_path(entry.id), signer.entry(entry), snapshot.rubrics[entry.slug],
+            "" if entry.photo else default)
+        if entry.photo is not None:
+            planned[urls.photo_path(entry.id, entry.photo.extension)] = Planned(
+                _photo_signature(entry.photo), entry.photo.path)
+    if snapshot.default_photo is not None:
+        photo = snapshot.default_photo
+        planned[urls.photo_path(urls.DEFAULT_PHOTO, photo.extension)] = Planned(
+            _photo_signature(photo), photo.path)
+    for file in sorted(Path(app.static_folder or "").iterdir()):
+        if file.is_file():
+            planned[urls.static_path(file.name)] = Planned(_file_signature(str(file)), str(file))
+    signer.forget_except(entry.id for entry in snapshot.entries)
+    return planned
+
+
+def file_for(path: str) -> str:
+    """The file path, relative to the export folder, that holds a URL path."""
+    relative = unquote(path).lstrip("/")
+    return relative + "index.html" if relative.endswith("/") or not relative else relative
+
+
+def write_atomically(target: Path, data: bytes, mode: int = 0o644) -> None:
+    """A temporary file in the same folder, renamed over the target: never half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                             dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _umask_mode() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _present(target: Path, size: int) -> bool:
+    try:
+        return target.stat().st_size == size
+    except OSError:
+        return False
+
+
+class Exporter:
+    """Keeps one export folder in step with one app's store, run after run."""
+
+    def __init__(self, app: Flask, outdir: Path) -> None:
+        self.app = app
+        self.outdir = outdir
+        self.client = app.test_client()
+        self.signer = Signer()
+        self.mode = _umask_mode()
+        settings = app.extensions["feeds"].settings
+        self.version = _digest(code_version(), repr(settings), os.path.realpath(
+            settings.content_dir))
+        self.owned = self._load()
+        self._verified = False
+
+    # -- the manifest -------------------------------------------------------------
+
+    @property
+    def state_dir(self) -> Path:
+        return self.outdir / STATE_DIR
+
+    def _load(self) -> dict[str, Owned]:
+        """The manifest of the last build; rows made by other code or settings never match."""
+        try:
+            data = json.loads((self.state_dir / MANIFEST).read_bytes())
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            return {}
+        same = data.get("version") == self.version
+        owned = {}
+        for path, row in (data.get("files") or {}).items():
+            signature, etag, size, gz_size = row
+            owned[path] = Owned(signature if same else "", etag, size, gz_size)
+        return owned
+
+    def _save(self, changes: Changes) -> None:
+        """The manifest when anything changed; the run's changes always (maybe none)."""
+        if not changes.empty or not (self.state_dir / MANIFEST).exists():
+            files = {path: owned.row() for path, owned in sorted(self.owned.items())}
+            manifest = {"format": _FORMAT, "version": self.version, "files": files}
+            write_atomically(self.state_dir / MANIFEST,
+                             json.dumps(manifest, separators=(",", ":")).encode(), self.mode)
+        report = {"finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                  "added": changes.added, "changed": changes.changed,
+                  "removed": changes.removed, "failed": changes.failed}
+        write_atomically(self.state_dir / CHANGES,
+                         (json.dumps(report, indent=1, ensure_ascii=False) + "\n").encode(),
+                         self.mode)
+
+    @property
+    def article_count(self) -> int:
+        """Article pages in the last build: what an empty store would take away."""
+        return sum(1 for path in self.owned if path.startswith("/articles/"))
+
+    # -- one run ------------------------------------------------------------------
+
+    def run(self, now: float | None = None, progress: bool = False) -> Changes:
+        """Bring the folder in step with the store's current snapshot."""
+        started = time.monotonic()
+        now = time.time() if now is None else now
+        wanted = plan(self.app, self.signer, now)
+        # The first run of a process checks the files are still there; later ones trust
+        # what this process wrote.
+        verify = not self._verified
+        todo = [path for path, planned in wanted.items()
+                if not self._current(path, planned, verify)]
+        changes = Changes(rendered=len(todo))
+        self._produce(todo, wanted, changes, progress)
+        self._remove([path for path in self.owned if path not in wanted], changes)
+        self._verified = True
+        self._save(changes)
+        changes.seconds = time.monotonic() - started
+        return changes
+
+    def _current(self, path: str, planned: Planned, verify: bool) -> bool:
+        owned = self.owned.get(path)
+        if owned is None or owned.signature != planned.signature:
+            return False
+        if not verify:
+            return True
+        target = self.outdir / file_for(path)
+        return _present(target, owned.size) and (
+            owned.gz_size < 0 or _present(target.with_name(target.name + ".gz"),
+                                          owned.gz_size))
+
+    def _produce(self, todo: Sequence[str], wanted: dict[str, Planned], changes: Changes,
+                 progress: bool) -> None:
+        import click
+
+        bar = click.progressbar(todo, label=f"Building {self.outdir}", file=None,
+                                show_pos=True) if progress else contextlib.nullcontext(todo)
+        with bar as paths:
+            for path in paths:
+                planned = wanted[path]
+                body, compressible = self._bytes(path, planned)
+                try:
+                    if body is None:
+                        raise FileNotFoundError(0, "did not answer 200")
+                    self._store(path, planned.signature, body, compressible, changes)
+                except OSError as exc:  # one unwritable file must not lose the rest
+                    changes.failed.append(f"{path} ({exc.strerror})")
+                    old = self.owned.get(path)
+                    # Owned (so removable) whatever was written; tried again next run.
+                    self.owned[path] = (Owned("", old.etag, old.size, old.gz_size) if old
+                                        else Owned("", "", 0, 0))
+
+    def _bytes(self, path: str, planned: Planned) -> tuple[bytes | None, bool]:
+        if planned.source is not None:
+            store = self.app.extensions["feeds"].store
+            if (path.startswith("/photos/")
+                    and not path.startswith(f"/photos/{urls.DEFAULT_PHOTO}.")
+                    and not store.leads_inside(planned.source)):
+                return None, False  # replaced by a link out of the store since the scan
+            try:
+                with open(planned.source, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                return None, False
+            guessed = mimetypes.guess_type(path)[0] or ""
+            return data, not path.startswith("/photos/") and not guessed.startswith("image/")
+        response = self.client.get(path)
+        if response.status_code != 200:
+            return None, False
+        return response.get_data(), not (response.mimetype or "").startswith("image/")
+
+    def _store(self, path: str, signature: str, body: bytes, compressible: bool,
+               changes: Changes) -> None:
+        """Write the file and its twin unless the bytes on disk are already these."""
+        etag = strong_etag(body)
+        old = self.owned.get(path)
+        relative = file_for(path)
+        target = self.outdir / relative
+        packed = compress(body) if compressible else None
+        gz_size = len(packed) if packed is not None else -1
+        same = (old is not None and old.etag == etag and old.gz_size == gz_size
+                and _present(target, len(body))
+                and (packed is None or _present(target.with_name(target.name + ".gz"),
+                                                gz_size)))
+        if not same:
+            # The plain file first: a new resource is complete before nginx's
+            # gzip_static can find its twin.
+            write_atomically(target, body, self.mode)
+            if packed is not None:
+                write_atomically(target.with_name(target.name + ".gz"), packed, self.mode)
+            elif old is not None and old.gz_size >= 0:
+                self._unlink(relative + ".gz")
+            names = [relative] + ([relative + ".gz"] if packed is not None else [])
+            (changes.changed if old is not None else changes.added).extend(names)
+        self.owned[path] = Owned(signature, etag, len(body), gz_size)
+
+    def _remove(self, paths: list[str], changes: Changes) -> None:
+        """Delete what the export wrote and no longer produces; nothing else."""
+        for path in sorted(paths):
+            owned = self.owned.pop(path)
+            relative = file_for(path)
+            if owned.gz_size >= 0:  # the twin first, so no gzip client gets a stale copy
+                self._unlink(relative + ".gz")
+                changes.removed.append(relative + ".gz")
+            self._unlink(relative)
+            changes.removed.append(relative)
+            self._prune(Path(relative).parent)
+
+    def _unlink(self, relative: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.outdir / relative)
+
+    def _prune(self, folder: Path) -> None:
+        """Remove folders the export emptied (an empty folder is nobody's content)."""
+        while folder.parts:
+            try:
+                (self.outdir / folder).rmdir()
+            except OSError:
+                return
+            folder = folder.parent

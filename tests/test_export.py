@@ -1,0 +1,174 @@
+"""The incremental static export: what it renders, writes, keeps and removes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from feeds.export import CHANGES, MANIFEST, STATE_DIR, file_for
+from tests.conftest import BASE, make_app
+from tests.storekit import image_bytes, tiny_store, write, write_article
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build(app: Flask, out: Path) -> dict:
+    result = app.test_cli_runner().invoke(args=["build", str(out)])
+    assert result.exit_code == 0, result.output
+    return json.loads((out / STATE_DIR / CHANGES).read_text(encoding="utf-8"))
+
+
+def owned(out: Path) -> dict[str, list]:
+    return json.loads((out / STATE_DIR / MANIFEST).read_bytes())["files"]  # type: ignore[no-any-return]
+
+
+def tree(out: Path) -> dict[str, bytes]:
+    """Every file of the export folder but the build's own state."""
+    return {str(path.relative_to(out)): path.read_bytes() for path in sorted(out.rglob("*"))
+            if path.is_file() and STATE_DIR not in path.parts}
+
+
+def assert_matches_server(app: Flask, out: Path) -> None:
+    """Every owned file, and its .gz twin, is byte for byte the server's answer."""
+    client = app.test_client()
+    for path, (_signature, _etag, size, gz_size) in owned(out).items():
+        served = client.get(path)
+        assert served.status_code == 200, path
+        target = out / file_for(path)
+        assert target.read_bytes() == served.data, path
+        assert size == len(served.data)
+        if gz_size >= 0:
+            packed = client.get(path, headers={"Accept-Encoding": "gzip"}).data
+            assert (out / (file_for(path) + ".gz")).read_bytes() == packed, path
+            assert gzip.decompress(packed) == served.data
+        else:
+            assert not (out / (file_for(path) + ".gz")).exists()
+
+
+def test_a_new_article_renders_only_what_shows_it(tmp_path: Path, store_dir: Path) -> None:
+    app = make_app(store_dir, tmp_path / "cache")
+    out = tmp_path / "site"
+    first = build(app, out)
+    assert "feeds/all.rss" in first["added"] and "feeds/all.rss.gz" in first["added"]
+    assert set(first["added"]) == set(tree(out))
+    stamps = {name: (out / name).stat().st_mtime_ns for name in tree(out)}
+
+    again = build(app, out)
+    assert again == {**again, "added": [], "changed": [], "removed": [], "failed": []}
+    assert {name: (out / name).stat().st_mtime_ns for name in tree(out)} == stamps
+
+    write_article(store_dir, "004_sport", "Спорт", "4 марта 2025, 08:00", "Новый матч",
+                  photo=image_bytes("JPEG", (20, 20)))
+    app.extensions["feeds"].store.refresh()
+    changes = build(app, out)
+    assert set(changes["added"]) == {"articles/004_sport.html", "articles/004_sport.html.gz",
+                                     "photos/004_sport.jpg"}
+    changed = set(changes["changed"])
+    for name in ("feeds/all.rss", "feeds/all.json.gz", "feeds/sport.atom",
+                 "feeds/all/archive/1.rss", "feeds/sport/archive/1.json", "index.html",
+                 "sport/index.html", "feeds.opml"):
+        assert name in changed, name
+    # Other rubrics' feeds, pages and the other articles are left alone.
+    untouched = [name for name in tree(out) if name.startswith(
+        ("feeds/nauka", "feeds/culture", "articles/00", "photos/00", "nauka/", "static/"))
+        and "004_sport" not in name]
+    assert untouched and not changed & set(untouched)
+    assert all((out / name).stat().st_mtime_ns == stamps[name] for name in untouched)
+    assert changes["removed"] == []
+    assert_matches_server(app, out)
+
+
+def test_edits_and_deletions_match_a_fresh_build(tmp_path: Path, store_dir: Path) -> None:
+    app = make_app(store_dir, tmp_path / "cache")
+    out = tmp_path / "site"
+    build(app, out)
+    (out / "robots.txt").write_text("User-agent: *\n")  # not the export's: never touched
+    (out / "feeds" / "partner.xml").write_text("<partner/>")
+    (store_dir / "001_sport.txt").unlink()  # retracted: page, photo, feed entries go
+    (store_dir / "001_sport.jpg").unlink()
+    text = (store_dir / "003_science.txt").read_text(encoding="utf-8")
+    write(store_dir, "003_science.txt", text.replace("Сплав легче алюминия.", "Сплав прочнее."))
+    write(store_dir, "_default.png", image_bytes("PNG", (32, 32), (1, 2, 3)))
+    app.extensions["feeds"].store.refresh()
+
+    changes = build(app, out)
+    removed = set(changes["removed"])
+    assert {"articles/001_sport.html", "articles/001_sport.html.gz", "photos/001_sport.png",
+            "feeds/sport.rss", "feeds/sport.rss.gz", "feeds/sport/archive/1.atom",
+            "feeds/yandex/sport.rss", "sport/index.html"} <= removed
+    assert not (out / "sport").exists() and not (out / "feeds" / "sport").exists()
+    assert "articles/003_science.html" in changes["changed"]
+    assert "photos/_default.png" in changes["changed"]
+    assert b"001_sport" not in (out / "feeds" / "all.rss").read_bytes()
+    assert (out / "robots.txt").exists() and (out / "feeds" / "partner.xml").exists()
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    assert_matches_server(app, out)
+
+    fresh = tmp_path / "fresh"
+    build(make_app(store_dir, tmp_path / "cache2"), fresh)
+    incremental = tree(out)
+    del incremental["robots.txt"], incremental["feeds/partner.xml"]
+    assert incremental == tree(fresh)
+
+
+def test_a_file_lost_from_the_export_is_written_again(tmp_path: Path, store_dir: Path) -> None:
+    app = make_app(store_dir, tmp_path / "cache")
+    out = tmp_path / "site"
+    build(app, out)
+    (out / "feeds" / "all.atom.gz").unlink()
+    (out / "articles" / "002_culture.html").write_text("damaged")
+    changes = build(app, out)
+    assert set(changes["changed"]) >= {"feeds/all.atom.gz", "articles/002_culture.html"}
+    assert_matches_server(app, out)
+
+
+def test_watch_follows_new_and_deleted_articles(tmp_path: Path) -> None:
+    store = tiny_store(tmp_path / "store")
+    out = tmp_path / "site"
+    env = {**os.environ, "FEEDS_CONTENT_DIR": str(store), "FEEDS_CACHE_DIR": str(tmp_path / "c"),
+           "FEEDS_BASE_URL": BASE, "FEEDS_REFRESH_INTERVAL": "0.2"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "build", str(out), "--watch"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: (out / STATE_DIR / MANIFEST).exists(), process)
+        write_article(store, "010_news", "Общество", "5 марта 2025, 12:00", "Срочная новость")
+        wait_for(lambda: b"010_news" in (out / "feeds" / "all.rss").read_bytes(), process)
+        assert (out / "articles" / "010_news.html.gz").exists()
+        (store / "010_news.txt").unlink()
+        wait_for(lambda: not (out / "articles" / "010_news.html").exists(), process)
+        assert b"010_news" not in (out / "feeds" / "all.rss").read_bytes()
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=10)[0].decode()
+    assert "1 removed" not in output.splitlines()[0]
+    assert "Traceback" not in output
+
+
+def wait_for(condition: object, process: subprocess.Popen[bytes], seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the watching build exited"
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    pytest.fail("the export did not follow the store in time")
+
+
+def test_the_export_owns_every_path_the_service_lists(tmp_path: Path, store_dir: Path) -> None:
+    from feeds.cli import export_paths
+
+    app = make_app(store_dir, tmp_path / "cache")
+    out = tmp_path / "site"
+    build(app, out)
+    paths = export_paths(app)
+    assert len(paths) == len(set(paths)) > 50
+    assert set(owned(out)) == set(paths)
