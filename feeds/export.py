@@ -202,6 +202,14 @@ def file_for(path: str) -> str:
     return relative + "index.html" if relative.endswith("/") or not relative else relative
 
 
+def _link_order(path: str) -> int:
+    """What is linked to is written before what links to it: a reader never meets a 404."""
+    for rank, prefix in enumerate(("/static/", "/photos/", "/articles/", "/feeds/")):
+        if path.startswith(prefix):
+            return rank + (1 if rank == 3 and "/archive/" not in path else 0)
+    return 5
+
+
 def write_atomically(target: Path, data: bytes, mode: int = 0o644) -> None:
     """A temporary file in the same folder, renamed over the target: never half a file."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -296,8 +304,8 @@ class Exporter:
         # The first run of a process checks the files are still there; later ones trust
         # what this process wrote.
         verify = not self._verified
-        todo = [path for path, planned in wanted.items()
-                if not self._current(path, planned, verify)]
+        todo = sorted((path for path, planned in wanted.items()
+                       if not self._current(path, planned, verify)), key=_link_order)
         changes = Changes(rendered=len(todo))
         self._produce(todo, wanted, changes, progress)
         self._remove([path for path in self.owned if path not in wanted], changes)
