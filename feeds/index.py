@@ -1,4 +1,7 @@
-"""The parse cache: one SQLite file per store, shared by every worker and restart."""
+"""The index: one SQLite file per store, shared by every worker and restart.
+
+It remembers what parsing each file gave, so unchanged files are never parsed twice.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from .names import db_key, from_db_key
 
@@ -21,7 +24,37 @@ log = logging.getLogger("feeds.index")
 INDEX_VERSION = 3
 
 
-class ParseCache:
+class ArticleRow(NamedTuple):
+    """One text file as the index remembers it: parsed fields, or why it failed."""
+
+    path: str
+    size: int
+    mtime: int  # nanoseconds
+    id: str | None
+    rubric: str | None
+    published: float | None  # Unix time
+    title: str | None
+    line: int | None
+    reason: str | None  # set when the file was rejected
+    warning: str | None  # set when it was read with a warning
+
+
+class PhotoRow(NamedTuple):
+    """One image file as the index remembers it."""
+
+    path: str
+    size: int
+    mtime: int  # nanoseconds
+    mime: str | None
+    width: int | None
+    height: int | None
+    reason: str | None  # set when the image was rejected
+
+
+Row = TypeVar("Row", ArticleRow, PhotoRow)
+
+
+class ArticleIndex:
     """The SQLite file that remembers parse results across workers and restarts."""
 
     def __init__(self, path: Path | None) -> None:
@@ -58,8 +91,8 @@ class ParseCache:
             db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
-        if row is None or row[0] != str(INDEX_VERSION):
+        stored = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        if stored != (str(INDEX_VERSION),):
             db.execute("DROP TABLE IF EXISTS articles")
             db.execute("DROP TABLE IF EXISTS photos")
         db.execute(
@@ -88,44 +121,41 @@ class ParseCache:
             self.db = self._open()
             return action()
 
-    def all_articles(self) -> dict[str, tuple]:
-        return _by_path(self._guard(lambda: self.db.execute("SELECT * FROM articles").fetchall()))
+    def all_articles(self) -> dict[str, ArticleRow]:
+        rows = self._guard(lambda: self.db.execute("SELECT * FROM articles").fetchall())
+        return _by_path(rows, ArticleRow)
 
-    def all_photos(self) -> dict[str, tuple]:
-        return _by_path(self._guard(lambda: self.db.execute("SELECT * FROM photos").fetchall()))
+    def all_photos(self) -> dict[str, PhotoRow]:
+        rows = self._guard(lambda: self.db.execute("SELECT * FROM photos").fetchall())
+        return _by_path(rows, PhotoRow)
 
-    def articles(self, paths: Sequence[str]) -> dict[str, tuple]:
-        found: dict[str, tuple] = {}
+    def articles(self, paths: Sequence[str]) -> dict[str, ArticleRow]:
+        found: dict[str, ArticleRow] = {}
         for start in range(0, len(paths), 500):
             chunk = [db_key(path) for path in paths[start : start + 500]]
             marks = ",".join("?" * len(chunk))
             query = f"SELECT * FROM articles WHERE path IN ({marks})"
-            found.update(_by_path(self._guard(partial(self._fetch, query, chunk))))
+            found.update(_by_path(self._guard(partial(self._fetch, query, chunk)), ArticleRow))
         return found
 
     def _fetch(self, query: str, params: list[str]) -> list[tuple]:
         return self.db.execute(query, params).fetchall()
 
-    def save_articles(self, rows: list[tuple]) -> None:
+    def save_articles(self, rows: list[ArticleRow]) -> None:
         if rows:
             sql = "INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)"
             self._guard(lambda: self._write(sql, rows))
 
-    def save_photos(self, rows: list[tuple]) -> None:
+    def save_photos(self, rows: list[PhotoRow]) -> None:
         if rows:
             self._guard(lambda: self._write("INSERT OR REPLACE INTO photos VALUES (?,?,?,?,?,?,?)",
                                             rows))
 
-    def _write(self, sql: str, rows: list[tuple]) -> None:
-        keyed = [(db_key(row[0]), *row[1:]) for row in rows]
+    def _write(self, sql: str, rows: Sequence[ArticleRow | PhotoRow]) -> None:
+        keyed = [row._replace(path=db_key(row.path)) for row in rows]
         with self.db:
             self.db.execute("BEGIN")
             self.db.executemany(sql, keyed)
-
-    def forget(self, paths: Sequence[str]) -> None:
-        if paths:
-            self._guard(lambda: self._write("DELETE FROM articles WHERE path=?",
-                                            [(p,) for p in paths]))
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -141,16 +171,17 @@ class ParseCache:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _by_path(rows: list[tuple]) -> dict[str, tuple]:
-    """Rows by their file's path, the SQLite key turned back into the path."""
+def _by_path(rows: list[tuple], make: type[Row]) -> dict[str, Row]:
+    """Named rows by their file's path, the SQLite key turned back into the path."""
     found = {}
     for row in rows:
-        path = from_db_key(row[0])
-        found[path] = row if path == row[0] else (path, *row[1:])
+        named = make._make(row)
+        path = from_db_key(named.path)
+        found[path] = named if path == named.path else named._replace(path=path)
     return found
 
 
-def cache_file_for(cache_dir: Path, content_dir: Path) -> Path:
+def index_file_for(cache_dir: Path, content_dir: Path) -> Path:
     """One index file per store folder, so two stores never share one."""
     digest = hashlib.sha1(os.fsencode(os.path.realpath(content_dir))).hexdigest()[:12]
     return cache_dir / f"index-{digest}.sqlite3"

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .images import ImageError, sniff_photo
-from .index import ParseCache
+from .index import ArticleIndex, ArticleRow, PhotoRow
 from .model import Article, Entry, Photo, Problem, assign_slugs, default_slug
 from .names import name_problem, shown
 from .parse import MINSK, ParseError, decode_article, parse_article
@@ -68,29 +68,30 @@ def _index_sorted(entries: list[Entry]) -> tuple[tuple[Entry, ...], list[float]]
     return tuple(entries), [-e.timestamp for e in entries]
 
 
-def _row_to_result(row: tuple, display: str) -> Entry | Problem:
-    path, size, mtime, art_id, rubric, published, title, line, reason, _warning = row
-    if reason is not None:
-        return Problem(display, reason, line)
+def _row_to_result(row: ArticleRow, display: str) -> Entry | Problem:
+    if row.reason is not None:
+        return Problem(display, row.reason, row.line)
+    assert row.id is not None and row.rubric is not None and row.title is not None
+    assert row.published is not None
     return Entry(
-        id=art_id, path=path, rubric=sys.intern(rubric), slug=default_slug(rubric),
-        published=datetime.fromtimestamp(published, MINSK), title=title,
-        size=size, mtime_ns=mtime, timestamp=published,
+        id=row.id, path=row.path, rubric=sys.intern(row.rubric), slug=default_slug(row.rubric),
+        published=datetime.fromtimestamp(row.published, MINSK), title=row.title,
+        size=row.size, mtime_ns=row.mtime, timestamp=row.published,
     )
 
 
 class Store:
     """The article store of one process: a background scan keeps its snapshot fresh."""
 
-    def __init__(self, root: Path | str, cache_file: Path | None = None,
+    def __init__(self, root: Path | str, index_file: Path | None = None,
                  max_article_bytes: int = 1 << 20, refresh_interval: float = 1.0) -> None:
         self.display_root = str(root)
         self.root = os.path.realpath(root)
         self.max_article_bytes = max_article_bytes
         self.refresh_interval = refresh_interval
         self.snapshot = Snapshot()
-        self.cache_file = cache_file
-        self._cache: ParseCache | None = None
+        self.index_file = index_file
+        self._index: ArticleIndex | None = None
         self._lock = threading.RLock()
         self._files: dict[str, _Stat] = {}
         self._folders: dict[str, _Folder] = {}
@@ -245,15 +246,15 @@ class Store:
 
     # -- parsing -------------------------------------------------------------
 
-    def _parse_file(self, rel: str, st: _Stat) -> tuple[tuple | None, Entry | Problem]:
+    def _parse_file(self, rel: str, st: _Stat) -> tuple[ArticleRow | None, Entry | Problem]:
         """Parse one text file; the row is None when the file changed under us."""
         display = self.display(rel)
         article_id = os.path.basename(rel)[:-4]
-        row: tuple
+        row: ArticleRow
         if st.size > self.max_article_bytes:
             reason = (f"file is {st.size} bytes, over the {self.max_article_bytes} byte limit;"
                       " skipped")
-            row = (rel, st.size, st.mtime_ns, None, None, None, None, None, reason, None)
+            row = ArticleRow(rel, st.size, st.mtime_ns, None, None, None, None, None, reason, None)
             return row, Problem(display, reason)
         try:
             with open(self.absolute(rel), "rb") as fh:
@@ -267,41 +268,42 @@ class Store:
         try:
             article = parse_article(text, article_id, display)
         except ParseError as exc:
-            row = (rel, st.size, st.mtime_ns, None, None, None, None, exc.line, exc.reason, None)
+            row = ArticleRow(rel, st.size, st.mtime_ns, None, None, None, None, exc.line,
+                             exc.reason, None)
             return row, Problem(display, exc.reason, exc.line)
-        row = (rel, st.size, st.mtime_ns, article.id, article.rubric,
-               article.published.timestamp(), article.title, None, None, warning)
+        row = ArticleRow(rel, st.size, st.mtime_ns, article.id, article.rubric,
+                         article.published.timestamp(), article.title, None, None, warning)
         return row, _row_to_result(row, display)
 
     def _take_cached(self, paths: list[str], texts: dict[str, _Stat],
-                     cached: dict[str, tuple]) -> list[str]:
+                     cached: dict[str, ArticleRow]) -> list[str]:
         """Use cached rows that match the file's size and mtime; return the paths left."""
         misses = []
         for rel in paths:
             row = cached.get(rel)
             st = texts[rel]
-            if row is not None and row[1] == st.size and row[2] == st.mtime_ns:
+            if row is not None and row.size == st.size and row.mtime == st.mtime_ns:
                 self._take_row(rel, row)
             else:
                 misses.append(rel)
         return misses
 
     def _resolve_texts(self, changed: list[str], texts: dict[str, _Stat],
-                       cached: dict[str, tuple]) -> None:
+                       cached: dict[str, ArticleRow]) -> None:
         """Fill self._results for changed files, from the shared cache or by parsing."""
         misses = self._take_cached(changed, texts, cached)
         if len(misses) <= _SHARED_PARSE_THRESHOLD:
             self._parse_many(misses, texts)
             return
-        assert self._cache is not None
-        with self._cache.exclusive():
+        assert self._index is not None
+        with self._index.exclusive():
             # Another worker may have parsed them while we waited for the lock.
-            misses = self._take_cached(misses, texts, self._cache.articles(misses))
+            misses = self._take_cached(misses, texts, self._index.articles(misses))
             self._parse_many(misses, texts)
 
     def _parse_many(self, misses: list[str], texts: dict[str, _Stat]) -> None:
-        assert self._cache is not None
-        rows: list[tuple] = []
+        assert self._index is not None
+        rows: list[ArticleRow] = []
         started = time.monotonic()
         show_progress = len(misses) >= _PROGRESS_EVERY
         for done, rel in enumerate(misses, 1):
@@ -313,58 +315,59 @@ class Store:
             self._take_row(rel, row)
             if isinstance(result, Problem):
                 log.warning("%s", result)
-            elif row[9]:
-                log.warning("%s: %s", self.display(rel), row[9])
+            elif row.warning:
+                log.warning("%s: %s", self.display(rel), row.warning)
             if len(rows) >= 2000:
-                self._cache.save_articles(rows)
+                self._index.save_articles(rows)
                 rows = []
             if show_progress and (done % _PROGRESS_EVERY == 0 or done == len(misses)):
                 rate = done / max(time.monotonic() - started, 1e-6)
                 print(f"indexing {self.display_root}: {done}/{len(misses)} articles"
                       f" ({rate:.0f}/s)", file=sys.stderr, flush=True)
-        self._cache.save_articles(rows)
+        self._index.save_articles(rows)
 
-    def _take_row(self, rel: str, row: tuple) -> None:
+    def _take_row(self, rel: str, row: ArticleRow) -> None:
         self._results[rel] = _row_to_result(row, self.display(rel))
-        if row[9]:
-            self._warnings[rel] = Problem(self.display(rel), row[9], fatal=False)
+        if row.warning:
+            self._warnings[rel] = Problem(self.display(rel), row.warning, fatal=False)
         else:
             self._warnings.pop(rel, None)
 
     def _resolve_photos(self, changed: list[str], photos: dict[str, _Stat],
-                        cached: dict[str, tuple]) -> None:
-        assert self._cache is not None
+                        cached: dict[str, PhotoRow]) -> None:
+        assert self._index is not None
         rows = []
         for rel in changed:
             st = photos[rel]
             row = cached.get(rel)
-            if row is None or row[1] != st.size or row[2] != st.mtime_ns:
+            if row is None or row.size != st.size or row.mtime != st.mtime_ns:
                 try:
                     photo = sniff_photo(self.absolute(rel), st.size, st.mtime_ns)
-                    row = (rel, st.size, st.mtime_ns, photo.mime_type, photo.width,
-                           photo.height, None)
+                    row = PhotoRow(rel, st.size, st.mtime_ns, photo.mime_type, photo.width,
+                                   photo.height, None)
                 except ImageError as exc:
-                    row = (rel, st.size, st.mtime_ns, None, None, None, str(exc))
+                    row = PhotoRow(rel, st.size, st.mtime_ns, None, None, None, str(exc))
                 rows.append(row)
-            if row[6] is not None:
-                self._photo_results[rel] = Problem(self.display(rel), row[6], fatal=False)
+            if row.reason is not None:
+                self._photo_results[rel] = Problem(self.display(rel), row.reason, fatal=False)
             else:
-                self._photo_results[rel] = Photo(self.absolute(rel), st.size, row[3],
-                                                 row[4], row[5], st.mtime_ns)
-        self._cache.save_photos(rows)
+                assert row.mime is not None
+                self._photo_results[rel] = Photo(self.absolute(rel), st.size, row.mime,
+                                                 row.width, row.height, st.mtime_ns)
+        self._index.save_photos(rows)
 
     # -- the snapshot --------------------------------------------------------
 
-    def _open_cache(self) -> ParseCache:
-        if self._cache is None:
-            self._cache = ParseCache(self.cache_file)
-        return self._cache
+    def _open_index(self) -> ArticleIndex:
+        if self._index is None:
+            self._index = ArticleIndex(self.index_file)
+        return self._index
 
     def refresh(self) -> bool:
         """Scan the store once; return True when the snapshot changed."""
         with self._lock:
-            first = self._cache is None
-            cache = self._open_cache()
+            first = self._index is None
+            index = self._open_index()
             started = time.monotonic()
             full = first or started >= self._next_full_scan
             texts, photos, newest_dir, walk_problems = self._walk(full)
@@ -381,9 +384,9 @@ class Store:
             changed_photos = [rel for rel, st in photos.items()
                               if self._photo_files.get(rel) != st]
             if first:
-                cached, cached_photos = cache.all_articles(), cache.all_photos()
+                cached, cached_photos = index.all_articles(), index.all_photos()
             else:
-                cached = cache.articles(changed) if changed else {}
+                cached = index.articles(changed) if changed else {}
                 cached_photos = {}
             self._resolve_texts(changed, texts, cached)
             self._resolve_photos(changed_photos, photos, cached_photos)
@@ -534,9 +537,9 @@ class Store:
         """Stop the scanning thread and release the index file."""
         self._stop.set()
         with self._lock:
-            if self._cache is not None:
-                self._cache.db.close()
-                self._cache = None
+            if self._index is not None:
+                self._index.db.close()
+                self._index = None
 
     def wait_ready(self, timeout: float) -> bool:
         return self._ready.wait(timeout)

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from . import cli, feedviews, pages
 from .config import Settings
 from .fastlane import FastLane
-from .index import cache_file_for
+from .index import index_file_for
 from .model import InvalidQuery, NotFound
 from .publish import Publisher
 from .respond import Feeds
@@ -41,7 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def init_app(app: Flask, settings: Settings, watch: bool = True) -> None:
     """Open the store, start what watches it, install the fast lane and the boundary."""
     cache_dir = settings.cache_dir or Path(app.instance_path)
-    store = Store(settings.content_dir, cache_file_for(cache_dir, settings.content_dir),
+    store = Store(settings.content_dir, index_file_for(cache_dir, settings.content_dir),
                   settings.max_article_bytes, settings.refresh_interval)
     fastlane = FastLane(app.wsgi_app, store, settings.base_url)
     app.wsgi_app = fastlane  # type: ignore[method-assign]
@@ -52,7 +52,7 @@ def init_app(app: Flask, settings: Settings, watch: bool = True) -> None:
             log.warning("FEEDS_WEBSUB_HUBS is set but FEEDS_BASE_URL is not: no hub pings,"
                         " since hubs need the feeds' public URLs")
         else:
-            lock = store.cache_file.with_suffix(".websub.lock") if store.cache_file else None
+            lock = store.index_file.with_suffix(".websub.lock") if store.index_file else None
             HubNotifier(store, settings.base_url, settings.websub_hubs, settings.limit,
                         lock).start()
     if watch:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import feedparser
 
-from feeds.index import cache_file_for
+from feeds.index import index_file_for
 from feeds.store import Store
 from tests.conftest import make_app
 from tests.storekit import image_bytes, write_article
@@ -56,7 +56,7 @@ def test_odd_names_are_named_by_check_and_good_articles_published(tmp_path: Path
 
 def test_the_index_keeps_paths_in_any_bytes_across_restarts(tmp_path: Path) -> None:
     root = odd_store(tmp_path / "store")
-    cache = cache_file_for(tmp_path / "cache", root)
+    cache = index_file_for(tmp_path / "cache", root)
     Store(root, cache).refresh()
     again = Store(root, cache)
     again.refresh()

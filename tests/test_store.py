@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from feeds.index import cache_file_for
+from feeds.index import index_file_for
 from feeds.store import Store
 from tests.storekit import SEED_TEXT, article_text, image_bytes, write, write_article
 
 
 def open_store(root: Path, cache: Path, **kwargs: object) -> Store:
-    store = Store(root, cache_file_for(cache, root), **kwargs)  # type: ignore[arg-type]
+    store = Store(root, index_file_for(cache, root), **kwargs)  # type: ignore[arg-type]
     store.refresh()
     return store
 
@@ -137,7 +137,7 @@ def test_a_damaged_index_is_rebuilt(tmp_path: Path, damage: bytes) -> None:
     root, cache = tmp_path / "store", tmp_path / "cache"
     write_article(root, "a", title="Один")
     open_store(root, cache).stop()
-    index = cache_file_for(cache, root)
+    index = index_file_for(cache, root)
     for suffix in ("-wal", "-shm"):
         Path(f"{index}{suffix}").unlink(missing_ok=True)
     index.write_bytes(damage)
