@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from werkzeug.http import http_date, parse_date
+from werkzeug.http import http_date
 
-from .http import Rendered
+from .http import Rendered, accepts_gzip, is_current, not_modified_headers, representation
 from .store import Store
 
 StartResponse = Callable[..., object]
@@ -33,49 +33,17 @@ class Answer:
 
     stamp: tuple[int, int]
     body: bytes
-    etag: str  # quoted, as sent
+    etag: str  # unquoted
     last_modified: datetime
     ok_headers: list[tuple[str, str]]
     not_modified_headers: list[tuple[str, str]]
 
 
-def response_headers(rendered: Rendered, gzip: bool) -> tuple[bytes, list[tuple[str, str]]]:
-    """Body and headers of a 200 answer; Flask's path and the fast lane share them."""
-    body = rendered.gzipped if gzip else rendered.body
-    headers = [("Content-Type", rendered.media_type), ("Content-Length", str(len(body)))]
-    if gzip:
-        headers.append(("Content-Encoding", "gzip"))
-    etag = rendered.gzip_etag if gzip else rendered.etag
-    headers += [("ETag", f'"{etag}"'), ("Last-Modified", http_date(rendered.last_modified)),
-                ("Cache-Control", rendered.cache_control), ("Vary", "Accept-Encoding")]
-    return body, headers
-
-
-def not_modified_headers(ok_headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """What a 304 keeps of the 200's headers (Werkzeug drops the entity headers)."""
-    return [(k, v) for k, v in ok_headers if k in ("ETag", "Cache-Control", "Vary")]
-
-
-def wants_gzip(accept_encoding: str) -> bool | None:
-    """gzip or not for a plain header; None when it needs real parsing (q-values, *)."""
-    if not accept_encoding:
-        return False
+def simple_gzip(accept_encoding: str) -> bool | None:
+    """gzip or not for a plain header; None for q-values or *, which Flask alone answers."""
     if "q=" in accept_encoding or "*" in accept_encoding:
         return None
-    return "gzip" in {token.strip().lower() for token in accept_encoding.split(",")}
-
-
-def is_current(environ: dict, answer: Answer) -> bool:
-    """RFC 9110: If-None-Match decides when present; else If-Modified-Since."""
-    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-    if if_none_match is not None:
-        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        return answer.etag in tags or "*" in tags
-    since = environ.get("HTTP_IF_MODIFIED_SINCE")
-    if since:
-        moment = parse_date(since)
-        return moment is not None and answer.last_modified <= moment
-    return False
+    return accepts_gzip(accept_encoding)
 
 
 class FastLane:
@@ -104,11 +72,11 @@ class FastLane:
     def remember(self, environ: dict, stamp: tuple[int, int], rendered: Rendered,
                  gzip: bool) -> None:
         """Called by the Flask view after answering a plain request."""
-        if wants_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")) is not gzip:
-            return  # a header only Werkzeug reads right: never answer it from here
-        body, headers = response_headers(rendered, gzip)
+        if simple_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")) is not gzip:
+            return  # a header only Flask answers: never answer it from here
+        body, headers = representation(rendered, gzip)
         etag = rendered.gzip_etag if gzip else rendered.etag
-        answer = Answer(stamp, body, f'"{etag}"', rendered.last_modified, headers,
+        answer = Answer(stamp, body, etag, rendered.last_modified, headers,
                         not_modified_headers(headers))
         key = self._key(environ, gzip)
         with self._lock:
@@ -132,12 +100,14 @@ class FastLane:
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         if self.plain(environ):
-            gzip = wants_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+            gzip = simple_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
             answer = None if gzip is None else self.answers.get(self._key(environ, gzip))
             if answer is not None and answer.stamp == self.stamp():
                 # Werkzeug's conditional responses carry a Date; so do ours.
                 date = ("Date", http_date(time.time()))
-                if is_current(environ, answer):
+                if is_current(environ.get("HTTP_IF_NONE_MATCH"),
+                              environ.get("HTTP_IF_MODIFIED_SINCE"), answer.etag,
+                              answer.last_modified):
                     start_response("304 NOT MODIFIED", [*answer.not_modified_headers, date])
                     return [b""]
                 start_response("200 OK", [*answer.ok_headers, date])

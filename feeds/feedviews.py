@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from .flavours import FLAVOURS
 from .formats import FORMATS
-from .http import Rendered
+from .http import Rendered, accepts_gzip
 from .model import FeedRequest, NotFound
 from .respond import (
     base_url,
@@ -50,7 +50,7 @@ def send_delta(wanted: FeedRequest, now: float, current: Rendered) -> Response |
     delta = feeds_state().publisher.delta(wanted, base_url(), now, tags, current)
     if delta is None:
         return None
-    gzip = request.accept_encodings["gzip"] > 0
+    gzip = accepts_gzip(request.headers.get("Accept-Encoding", ""))
     response = Response(delta.gzipped if gzip else delta.body, 226,
                         content_type=delta.media_type)
     if gzip:

@@ -1,4 +1,9 @@
-"""Validators and cache headers for rendered bytes: pure helpers, no Flask."""
+"""Validators and cache headers for rendered bytes: the header policy, no Flask.
+
+Flask's path and the fast lane both take a 200's headers from `representation`,
+drop to a 304's with `not_modified_headers`, and read the request's headers
+with Werkzeug's own parsers, memoized: pollers send the same few values all day.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,18 @@ import gzip
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
+
+from werkzeug.datastructures import ETags
+from werkzeug.http import (
+    http_date,
+    parse_accept_header,
+    parse_date,
+    parse_etags,
+    remove_entity_headers,
+)
+
+_PARSED = 256  # header values remembered per parser (each at most the server's 8 KB)
 
 
 def strong_etag(body: bytes) -> str:
@@ -61,3 +78,49 @@ class Rendered:
     @property
     def cache_control(self) -> str:
         return f"public, max-age={self.max_age}"
+
+
+def representation(rendered: Rendered, gzip: bool) -> tuple[bytes, list[tuple[str, str]]]:
+    """Body and headers of a 200 answer; Flask's path and the fast lane share them."""
+    body = rendered.gzipped if gzip else rendered.body
+    headers = [("Content-Type", rendered.media_type), ("Content-Length", str(len(body)))]
+    if gzip:
+        headers.append(("Content-Encoding", "gzip"))
+    etag = rendered.gzip_etag if gzip else rendered.etag
+    headers += [("ETag", f'"{etag}"'), ("Last-Modified", http_date(rendered.last_modified)),
+                ("Cache-Control", rendered.cache_control), ("Vary", "Accept-Encoding")]
+    return body, headers
+
+
+def not_modified_headers(ok_headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """What a 304 keeps of the 200's headers: Werkzeug's own rule, entity headers out."""
+    headers = list(ok_headers)
+    remove_entity_headers(headers)
+    return headers
+
+
+@lru_cache(maxsize=_PARSED)
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether the client takes gzip, by Werkzeug's Accept-Encoding parser."""
+    return parse_accept_header(accept_encoding)["gzip"] > 0
+
+
+@lru_cache(maxsize=_PARSED)
+def _etags(if_none_match: str) -> ETags:
+    return parse_etags(if_none_match)
+
+
+@lru_cache(maxsize=_PARSED)
+def _date(if_modified_since: str) -> datetime | None:
+    return parse_date(if_modified_since)
+
+
+def is_current(if_none_match: str | None, if_modified_since: str | None, etag: str,
+               last_modified: datetime) -> bool:
+    """True when a GET may be answered 304: If-None-Match decides when it names tags
+    (weak comparison), else If-Modified-Since; as Werkzeug's make_conditional decides."""
+    tags = _etags(if_none_match) if if_none_match else None
+    if tags:
+        return tags.contains_weak(etag)
+    since = _date(if_modified_since) if if_modified_since else None
+    return since is not None and last_modified <= since

@@ -15,9 +15,9 @@ from flask import Response, current_app, request
 from flask.typing import ResponseReturnValue
 
 from .config import Settings
-from .fastlane import FastLane, response_headers
+from .fastlane import FastLane
 from .flavours import FLAVOURS
-from .http import Rendered
+from .http import Rendered, accepts_gzip, representation
 from .model import Entry, FeedRequest, InvalidQuery, NotFound
 from .parse import MINSK
 from .publish import Publisher, last_modified
@@ -117,8 +117,8 @@ def send(rendered: Rendered, stamp: tuple[int, int] | None = None) -> ResponseRe
     With the store version (stamp) it was rendered for, a plain request's answer
     is also handed to the fast lane, which repeats it until the store changes.
     """
-    gzip = request.accept_encodings["gzip"] > 0
-    body, headers = response_headers(rendered, gzip)
+    gzip = accepts_gzip(request.headers.get("Accept-Encoding", ""))
+    body, headers = representation(rendered, gzip)
     response = Response(body, headers=headers)
     if stamp is not None and FastLane.plain(request.environ):
         feeds_state().fastlane.remember(request.environ, stamp, rendered, gzip)
