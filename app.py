@@ -1,5 +1,5 @@
 """WSGI entry point: `flask --app app run`, `gunicorn app:app`."""
 
-from feeds.web import create_app
+from feeds.startup import create_app_or_exit
 
-app = create_app()
+app = create_app_or_exit()

@@ -16,6 +16,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from .parse import MINSK
+from .snapshot import Snapshot
 from .urls import site_paths
 
 AppFactory = Callable[[Mapping[str, Any] | None], Flask]
@@ -23,6 +25,31 @@ AppFactory = Callable[[Mapping[str, Any] | None], Flask]
 if TYPE_CHECKING:
     from .export import Changes
     from .store import Store
+
+
+def store_refusal(store: Store, allow_empty: bool = False) -> str | None:
+    """Why a command must not trust this scan of the store: unavailable, or empty."""
+    health = store.guard.health
+    if health.status not in ("ok", "starting"):
+        return f"store {store.display_root}: {health.reason}"
+    if not store.snapshot.entries and not allow_empty:
+        return f"store {store.display_root}: no articles found"
+    return None
+
+
+def _check_report(snapshot: Snapshot, now: float) -> list[str]:
+    """Articles per rubric and the embargo queue, after the problems."""
+    lines = ["Articles per rubric:"]
+    for slug in sorted(snapshot.by_slug, key=lambda s: snapshot.rubrics[s]):
+        waiting = snapshot.embargoed_count(slug, now)
+        lines.append(f"  {slug}: {len(snapshot.by_slug[slug])} ({snapshot.rubrics[slug]})"
+                     + (f", {waiting} embargoed" if waiting else ""))
+    queue = snapshot.entries[:snapshot.embargoed_count(None, now)]
+    if queue:
+        lines.append("Embargoed, by release time (Minsk):")
+        lines += [f"  {e.published.astimezone(MINSK):%Y-%m-%d %H:%M}  {e.id}  {e.title}"
+                  for e in reversed(queue)]
+    return lines
 
 
 @click.command("check")
@@ -34,10 +61,16 @@ def check_command() -> None:
     snapshot = state.store.snapshot
     for problem in snapshot.problems:
         click.echo(str(problem))
+    refusal = store_refusal(state.store)
+    if refusal is None:
+        for line in _check_report(snapshot, time.time()):
+            click.echo(line)
     rejected = len(snapshot.rejected)
     click.echo(f"{len(snapshot.entries)} articles, {len(snapshot.by_slug)} rubrics,"
                f" {len(snapshot.problems)} problems ({rejected} articles rejected)")
-    sys.exit(1 if rejected else 0)
+    if refusal is not None:
+        click.echo(refusal, err=True)
+    sys.exit(1 if rejected or refusal else 0)
 
 
 def export_paths(app: Flask) -> list[str]:
@@ -53,8 +86,10 @@ def export_paths(app: Flask) -> list[str]:
 @click.option("--base-url", help="Public origin for absolute links (default: FEEDS_BASE_URL).")
 @click.option("--watch", is_flag=True,
               help="Keep OUTDIR in step with the store until interrupted.")
+@click.option("--allow-empty", is_flag=True,
+              help="Write even when the store has no articles (an empty export).")
 @with_appcontext
-def build_command(outdir: Path, base_url: str | None, watch: bool) -> None:
+def build_command(outdir: Path, base_url: str | None, watch: bool, allow_empty: bool) -> None:
     """Write every feed, archive page, HTML page and photo as static files, with .gz twins.
 
     Only what changed since the last build of OUTDIR is rendered; files the
@@ -73,6 +108,12 @@ def build_command(outdir: Path, base_url: str | None, watch: bool) -> None:
         app = factory({"SETTINGS": replace(settings, base_url=base), "WATCH": False})
     store = app.extensions["feeds"].store
     store.refresh()
+    refusal = store_refusal(store, allow_empty)
+    if refusal is not None:
+        click.echo(f"{refusal}; nothing written to {outdir}"
+                   + ("" if allow_empty else " (--allow-empty to write an empty export)"),
+                   err=True)
+        sys.exit(1)
     exporter = Exporter(app, outdir)
     changes = exporter.run(progress=sys.stderr.isatty() and not watch)
     _report(outdir, changes)

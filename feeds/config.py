@@ -1,11 +1,26 @@
-"""Settings from FEEDS_* environment variables, read once into one frozen dataclass."""
+"""Settings from FEEDS_* environment variables, read once into one frozen dataclass.
+
+Every value is checked here, at start, so a typo stops the service with one
+line that names the variable, instead of a traceback or a silently empty feed.
+"""
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
+
+LOG_FORMATS = ("text", "json")
+# Every FEEDS_* variable the service reads; any other FEEDS_* name is a typo.
+KNOWN = (
+    "FEEDS_CONTENT_DIR", "FEEDS_BASE_URL", "FEEDS_SITE_TITLE", "FEEDS_LIMIT",
+    "FEEDS_ARTICLE_URL", "FEEDS_MAX_AGE", "FEEDS_CACHE_DIR", "FEEDS_WEBSUB_HUBS",
+    "FEEDS_ARCHIVE_PAGE_SIZE", "FEEDS_REFRESH_INTERVAL", "FEEDS_LOG_FORMAT",
+)
 
 
 class ConfigError(ValueError):
@@ -16,13 +31,9 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name}={value}: expected {low}..{high}")
-    return value
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{name}={raw}: expected an integer {low}..{high}")
+    return int(raw)
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -32,10 +43,42 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected a number of seconds") from None
-    if value <= 0:
-        raise ConfigError(f"{name}={raw!r}: expected a positive number of seconds")
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{name}={raw}: expected a positive number of seconds")
     return value
+
+
+def _url(name: str, value: str) -> str:
+    """An absolute http(s) URL with a host, no query or fragment: links are built on it."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+            or parts.fragment:
+        raise ConfigError(f"{name}={value}: expected an http:// or https:// URL")
+    return value
+
+
+def _article_url(value: str) -> str:
+    try:
+        filled = value.format(id="0", slug="society")
+    except (KeyError, IndexError, ValueError):
+        filled = ""
+    if "{id}" not in value or not filled:
+        raise ConfigError(f"FEEDS_ARTICLE_URL={value}: expected a URL template with {{id}}"
+                          " (and optionally {slug})")
+    _url("FEEDS_ARTICLE_URL", filled)
+    return value
+
+
+def unknown_settings(env: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each FEEDS_* name the service does not know, with the likely one."""
+    env = os.environ if env is None else env
+    warnings = []
+    for name in sorted(n for n in env if n.startswith("FEEDS_") and n not in KNOWN):
+        close = difflib.get_close_matches(name[6:], [k[6:] for k in KNOWN], n=1, cutoff=0.6)
+        hint = f"; did you mean FEEDS_{close[0]}?" if close else ""
+        warnings.append(f"{name} is not a setting and is ignored{hint}")
+    return warnings
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,21 +94,26 @@ class Settings:
     archive_page_size: int = 100
     max_article_bytes: int = 1 << 20
     refresh_interval: float = 1.0  # seconds between store scans
+    log_format: str = "text"  # or "json": one object per line
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read every FEEDS_* variable; unset ones keep their defaults."""
         env = os.environ if env is None else env
         base_url = env.get("FEEDS_BASE_URL", "").strip().rstrip("/") or None
-        if base_url and not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"FEEDS_BASE_URL={base_url!r}: expected http:// or https://")
+        if base_url:
+            _url("FEEDS_BASE_URL", base_url)
         article_url = env.get("FEEDS_ARTICLE_URL", "").strip() or None
-        if article_url and "{id}" not in article_url:
-            raise ConfigError("FEEDS_ARTICLE_URL must contain {id}")
+        if article_url:
+            _article_url(article_url)
         cache_dir = env.get("FEEDS_CACHE_DIR", "").strip()
         hubs = tuple(
-            hub.strip() for hub in env.get("FEEDS_WEBSUB_HUBS", "").split(",") if hub.strip()
+            _url("FEEDS_WEBSUB_HUBS", hub.strip())
+            for hub in env.get("FEEDS_WEBSUB_HUBS", "").split(",") if hub.strip()
         )
+        log_format = env.get("FEEDS_LOG_FORMAT", "").strip().lower() or "text"
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"FEEDS_LOG_FORMAT={log_format}: expected text or json")
         return cls(
             content_dir=Path(env.get("FEEDS_CONTENT_DIR", "").strip() or "content"),
             base_url=base_url,
@@ -77,4 +125,5 @@ class Settings:
             websub_hubs=hubs,
             archive_page_size=_int(env, "FEEDS_ARCHIVE_PAGE_SIZE", 100, 10, 1000),
             refresh_interval=_float(env, "FEEDS_REFRESH_INTERVAL", 1.0),
+            log_format=log_format,
         )

@@ -8,6 +8,7 @@ process, so what one worker parsed the others (and the next start) reuse.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import heapq
 import logging
@@ -23,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+from .guard import ScanGuard
 from .images import ImageError, sniff_photo
 from .index import ArticleIndex, ArticleRow, PhotoRow
 from .model import Article, Entry, Photo, Problem, assign_slugs, default_slug
@@ -43,6 +45,23 @@ _PROGRESS_EVERY = 5000
 _FULL_SCAN_BUDGET = 0.05
 _FULL_SCAN_EVERY = 10.0
 _RECENT_FILES = 2000  # stated on every scan, full or not
+UNREADABLE = "cannot read"  # the reason of every file that could not be opened or read
+_FILE_KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_regular(path: str, limit: int) -> bytes:
+    """Up to limit bytes of a regular file; a FIFO or device never blocks the scan."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    with open(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return fh.read(limit)
+
+
+def _not_regular(mode: int) -> str:
+    kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+    return f"{UNREADABLE}: it is {kind}, not a regular file"
 
 
 class _Stat(NamedTuple):
@@ -101,6 +120,11 @@ class Store:
         self._results: dict[str, Entry | Problem] = {}
         self._photo_results: dict[str, Photo | Problem] = {}
         self._warnings: dict[str, Problem] = {}
+        self._unreadable: set[str] = set()  # tried again once they open: chmod keeps mtime
+        self._retry: set[str] = set()
+        self._passing: list[Problem] = []  # files that vanished while this scan read them
+        self.guard = ScanGuard(self.display_root,
+                               index_file.with_suffix(".guard.lock") if index_file else None)
         self._scan_listeners: list[Callable[[Snapshot], None]] = []
         self._thread: threading.Thread | None = None
         self._thread_pid = 0
@@ -161,6 +185,8 @@ class Store:
                     folder.texts[rel] = _Stat(info.st_size, info.st_mtime_ns)
                 else:
                     folder.photos[rel] = _Stat(info.st_size, info.st_mtime_ns)
+            elif name.lower().endswith(".txt"):
+                folder.problems.append(Problem(self.display(rel), _not_regular(info.st_mode)))
         return folder
 
     def _walk(self, full: bool) -> tuple[dict[str, _Stat], dict[str, _Stat], int, list[Problem]]:
@@ -257,11 +283,15 @@ class Store:
             row = ArticleRow(rel, st.size, st.mtime_ns, None, None, None, None, None, reason, None)
             return row, Problem(display, reason)
         try:
-            with open(self.absolute(rel), "rb") as fh:
-                data = fh.read(self.max_article_bytes + 1)
+            data = read_regular(self.absolute(rel), self.max_article_bytes + 1)
             after = os.stat(self.absolute(rel))
+        except FileNotFoundError:
+            return None, Problem(display, "vanished while the store was being read")
         except OSError as exc:
-            return None, Problem(display, f"cannot read: {exc.strerror}")
+            reason = f"{UNREADABLE}: {exc.strerror or exc}"
+            row = ArticleRow(rel, st.size, st.mtime_ns, None, None, None, None, None, reason,
+                             None)
+            return row, Problem(display, reason)
         if after.st_size != st.size or after.st_mtime_ns != st.mtime_ns or len(data) != st.size:
             return None, Problem(display, "file is being written; will retry")
         text, warning = decode_article(data)
@@ -282,7 +312,8 @@ class Store:
         for rel in paths:
             row = cached.get(rel)
             st = texts[rel]
-            if row is not None and row.size == st.size and row.mtime == st.mtime_ns:
+            if (row is not None and row.size == st.size and row.mtime == st.mtime_ns
+                    and rel not in self._retry):
                 self._take_row(rel, row)
             else:
                 misses.append(rel)
@@ -310,10 +341,14 @@ class Store:
             row, result = self._parse_file(rel, texts[rel])
             if row is None:
                 texts.pop(rel)  # not seen: the next scan tries again
+                if isinstance(result, Problem) and result.reason.startswith("vanished"):
+                    self._passing.append(result)
+                    log.warning("%s", result)
                 continue
             rows.append(row)
+            before = self._results.get(rel)
             self._take_row(rel, row)
-            if isinstance(result, Problem):
+            if isinstance(result, Problem) and result != before:
                 log.warning("%s", result)
             elif row.warning:
                 log.warning("%s: %s", self.display(rel), row.warning)
@@ -328,6 +363,10 @@ class Store:
 
     def _take_row(self, rel: str, row: ArticleRow) -> None:
         self._results[rel] = _row_to_result(row, self.display(rel))
+        if row.reason is not None and row.reason.startswith(UNREADABLE):
+            self._unreadable.add(rel)
+        else:
+            self._unreadable.discard(rel)
         if row.warning:
             self._warnings[rel] = Problem(self.display(rel), row.warning, fatal=False)
         else:
@@ -363,12 +402,27 @@ class Store:
             self._index = ArticleIndex(self.index_file)
         return self._index
 
+    def _retry_unreadable(self, texts: dict[str, _Stat]) -> None:
+        """Files that could not be read count as changed once they open again."""
+        for rel in list(self._unreadable):
+            if rel not in texts:
+                self._unreadable.discard(rel)
+                continue
+            with contextlib.suppress(OSError):
+                os.close(os.open(self.absolute(rel), os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY))
+                self._files.pop(rel, None)
+                self._retry.add(rel)
+
     def refresh(self) -> bool:
-        """Scan the store once; return True when the snapshot changed."""
+        """Scan the store once; return True when the snapshot changed.
+
+        A scan that lost the store (see guard.py) changes nothing and returns False.
+        """
         with self._lock:
             first = self._index is None
             index = self._open_index()
             started = time.monotonic()
+            started_wall = time.time()
             full = first or started >= self._next_full_scan
             texts, photos, newest_dir, walk_problems = self._walk(full)
             if full:
@@ -377,8 +431,14 @@ class Store:
                 self._next_full_scan = started + (0 if took < _FULL_SCAN_BUDGET
                                                   else max(_FULL_SCAN_EVERY, 25 * took))
             photos.update(self._default_photo_files())
+            if not self.guard.judge(self.root, len(texts), len(self._files),
+                                    self.snapshot.generation == 0):
+                self._next_full_scan = 0.0  # list every folder again once it is back
+                return False
+            self._retry_unreadable(texts)
             if (not first and texts == self._files and photos == self._photo_files
                     and newest_dir == self.snapshot.changed_ns):
+                self.guard.published(len(texts), started_wall, time.monotonic() - started)
                 return False
             changed = [rel for rel, st in texts.items() if self._files.get(rel) != st]
             changed_photos = [rel for rel, st in photos.items()
@@ -397,8 +457,12 @@ class Store:
                 self._photo_results.pop(rel, None)
             self._files, self._photo_files = texts, photos
             first_index = self.snapshot.generation == 0
-            self.snapshot = self._build_snapshot(newest_dir, walk_problems,
+            self._retry.clear()
+            self.snapshot = self._build_snapshot(newest_dir, walk_problems + self._passing,
                                                  self.snapshot.generation + 1)
+            self._passing = []
+            self.guard.published(len(texts), started_wall, time.monotonic() - started)
+            self.guard.report(walk_problems)
             self._ready.set()
             if first_index:
                 # The first index is long-lived: keep the garbage collector from walking
@@ -492,8 +556,7 @@ class Store:
         if not self.leads_inside(self.absolute(rel)):
             return None  # replaced by a link out of the store since the scan
         try:
-            with open(self.absolute(rel), "rb") as fh:
-                data = fh.read(self.max_article_bytes + 1)
+            data = read_regular(self.absolute(rel), self.max_article_bytes + 1)
         except OSError:
             return None
         text, _warning = decode_article(data)
@@ -536,6 +599,7 @@ class Store:
     def stop(self) -> None:
         """Stop the scanning thread and release the index file."""
         self._stop.set()
+        self.guard.close()
         with self._lock:
             if self._index is not None:
                 self._index.db.close()

@@ -11,9 +11,10 @@ from flask import Flask, Response, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from . import cli, feedviews, pages
-from .config import Settings
+from . import cli, feedviews, health, logs, pages
+from .config import Settings, unknown_settings
 from .fastlane import FastLane
+from .guard import check_root
 from .index import index_file_for
 from .model import InvalidQuery, NotFound
 from .publish import Publisher
@@ -31,9 +32,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(test_config or {})
     settings: Settings = app.config.get("SETTINGS") or Settings.from_env()
+    logs.configure(settings.log_format)
+    if "SETTINGS" not in app.config:
+        for warning in unknown_settings():
+            log.warning("%s", warning)
+    check_root(settings.content_dir)
     init_app(app, settings, watch=app.config.get("WATCH", True))
     feedviews.init_app(app)
     pages.init_app(app)
+    health.init_app(app)
     cli.init_app(app, create_app)
     return app
 
@@ -64,7 +71,7 @@ def init_app(app: Flask, settings: Settings, watch: bool = True) -> None:
     def _store_ready() -> Response | None:
         if state.watch:
             store.ensure_watching()  # again after a fork (gunicorn --preload)
-            if not store.wait_ready(_STARTUP_WAIT):
+            if request.endpoint != "healthz" and not store.wait_ready(_STARTUP_WAIT):
                 response = Response("The article index is being built; retry shortly.\n",
                                     503, mimetype="text/plain")
                 response.headers["Retry-After"] = "5"

@@ -48,6 +48,9 @@ STORE/no_body.txt:5: no body after the title
 STORE/no_title.txt:3: no title after the date line
 STORE/sub/empty_photo.jpg: photo file is empty; the default image is used instead
 STORE/time2561.txt:3: impossible date or time '3 марта 2025, 25:61'
+Articles per rubric:
+  society: 4 (Общество)
+  sport: 1 (Спорт)
 5 articles, 2 rubrics, 10 problems (8 articles rejected)
 """
 
@@ -68,7 +71,8 @@ def test_check_passes_a_clean_store(tmp_path: Path) -> None:
     root = tmp_path / "store"
     write_article(root, "only")
     result = make_app(root, tmp_path / "cache").test_cli_runner().invoke(args=["check"])
-    assert result.output == "1 articles, 1 rubrics, 0 problems (0 articles rejected)\n"
+    assert result.output == ("Articles per rubric:\n  society: 1 (Общество)\n"
+                             "1 articles, 1 rubrics, 0 problems (0 articles rejected)\n")
     assert result.exit_code == 0
 
 

@@ -44,6 +44,8 @@ def test_odd_names_are_named_by_check_and_good_articles_published(tmp_path: Path
         f"STORE/\\xd4\\xee\\xf2\\xee.jpg: {utf8_note} from the name; skipped",
         "STORE/new\\x0aline.txt: file name has control characters; rename it; skipped",
         "STORE/x" + "x" * 250 + ".txt: file name is longer than 200 bytes before .txt; skipped",
+        "Articles per rubric:",
+        "  society: 2 (Общество)",
         "2 articles, 1 rubrics, 4 problems (3 articles rejected)",
     ]
     client = app.test_client()

@@ -1,0 +1,84 @@
+"""Refuse to start, in one line and with a non-zero exit, on a bad setting or store.
+
+Used by the entry points (app.py, gunicorn.conf.py); the tests build apps with
+create_app and see the exceptions themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import tempfile
+import time
+from typing import NoReturn
+
+from flask import Flask
+
+from .config import ConfigError, Settings
+from .guard import StoreUnavailable, check_root
+
+# gunicorn's master stops (instead of starting workers again and again) when a
+# worker exits with this status ("App failed to load"); flask exits with it too.
+STARTUP_FAILED = 4
+
+
+def startup_settings() -> Settings:
+    """The settings from the environment, refused when they or the store are unusable."""
+    settings = Settings.from_env()
+    check_root(settings.content_dir)
+    return settings
+
+
+def exit_if_unusable() -> None:
+    """For gunicorn's master, before any worker starts."""
+    try:
+        startup_settings()
+    except (ConfigError, StoreUnavailable) as exc:
+        refuse_start(exc)
+
+
+def create_app_or_exit() -> Flask:
+    """create_app for app.py: a bad setting or store is one line, no traceback."""
+    from .web import create_app
+
+    try:
+        return create_app()
+    except (ConfigError, StoreUnavailable) as exc:
+        refuse_start(exc)
+
+
+def _first_worker_to_fail() -> bool:
+    """Among the gunicorn workers of one master, True for the first to claim the failure.
+
+    The claim is a file named after the master (pid and start time), so it outlives
+    the first worker: a worker started after it exited is no first one either.
+    """
+    try:
+        with open(f"/proc/{os.getppid()}/stat", "rb") as fh:
+            started = fh.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        started = "0"
+    claim = os.path.join(tempfile.gettempdir(), f"feeds-refused-{os.getppid()}-{started}")
+    try:
+        os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def refuse_start(exc: Exception) -> NoReturn:
+    """Print one line and exit with STARTUP_FAILED.
+
+    Under gunicorn every worker fails the same way; two exits with that status at
+    once make gunicorn's master raise while it halts, so only the first worker
+    speaks and exits, and the others wait to be stopped by the halting master.
+    """
+    in_worker = os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn")
+    if in_worker and not _first_worker_to_fail():
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        time.sleep(60)
+    print(f"feeds: {exc}", file=sys.stderr, flush=True)
+    raise SystemExit(STARTUP_FAILED)
