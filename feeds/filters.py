@@ -17,9 +17,11 @@ def fold(text: str) -> str:
 
 def matching(read: Callable[[Entry], Article | None], released: Sequence[Entry],
              request: FeedRequest, limit: int) -> list[Entry]:
-    """Newest released entries that pass every filter; read gives an entry's article."""
-    words = [fold(word) for word in request.words]
-    exclude = [fold(word) for word in request.exclude]
+    """Newest released entries that pass every filter; read gives an entry's article.
+
+    The request's words come folded (see respond._words); only the text is folded here.
+    """
+    words, exclude = request.words, request.exclude
     found: list[Entry] = []
     for entry in released[:SCAN_LIMIT]:
         if request.since is not None and entry.timestamp < request.since:

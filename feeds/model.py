@@ -101,8 +101,8 @@ class FeedRequest:
     fmt: str  # a format's extension: rss, atom or json
     limit: int
     page: int | None = None  # an archive page, counted from the oldest entry
-    words: tuple[str, ...] = ()  # ?q=
-    exclude: tuple[str, ...] = ()  # ?exclude=
+    words: tuple[str, ...] = ()  # ?q=, folded (filters.fold), sorted, unique
+    exclude: tuple[str, ...] = ()  # ?exclude=, likewise
     since: float | None = None  # ?since=, Unix time
     flavour: str = ""  # "yandex" or "dzen": an aggregator's own RSS profile
 

@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from .config import Settings
 from .fastlane import FastLane
+from .filters import fold
 from .flavours import FLAVOURS
 from .http import Rendered, accepts_gzip, representation
 from .model import Entry, FeedRequest, InvalidQuery, NotFound
@@ -77,10 +78,11 @@ def query_limit(default: int) -> int:
 
 
 def _words(name: str) -> tuple[str, ...]:
+    """The words of ?q= or ?exclude=, folded once: ?q=Ёлка and ?q=елка are one request."""
     raw = request.args.get(name, "")
     if len(raw) > _MAX_WORDS_LENGTH:
         raise InvalidQuery(f"{name} is longer than {_MAX_WORDS_LENGTH} characters")
-    return tuple(sorted({word.casefold() for word in raw.split() if word}))
+    return tuple(sorted({fold(word) for word in raw.split() if word}))
 
 
 def _since() -> float | None:

@@ -165,3 +165,16 @@ def test_every_feed_stays_under_google_news_size(client: FlaskClient) -> None:
     response = client.get("/feeds/all.rss?limit=500")
     assert len(response.data) < 2_000_000
     assert BASE in response.data.decode()
+
+
+def test_spellings_of_one_word_are_one_request(recent_app: Flask) -> None:
+    """ё and е, upper and lower case: the same words, so one answer and one cache entry."""
+    client = recent_app.test_client()
+    publisher = recent_app.extensions["feeds"].publisher
+    first = client.get("/feeds/all.rss?q=ёлки")
+    cached = len(publisher._cache)
+    for query in ("q=елки", "q=ЁЛКИ", "q=Елки+ёлки"):
+        response = client.get(f"/feeds/all.rss?{query}")
+        assert response.data == first.data
+        assert len(publisher._cache) == cached
+    assert [e.title for e in feedparser.parse(first.data).entries] == ["Старая новость о ценах"]
