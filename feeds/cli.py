@@ -78,7 +78,8 @@ def export_paths(app: Flask) -> list[str]:
     state = app.extensions["feeds"]
     static = Path(app.static_folder or "")
     return site_paths(state.store.snapshot, time.time(), state.settings.archive_page_size,
-                      [p.name for p in sorted(static.iterdir()) if p.is_file()])
+                      [p.name for p in sorted(static.iterdir()) if p.is_file()],
+                      local_articles=not state.settings.article_url)
 
 
 @click.command("build")

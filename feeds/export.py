@@ -20,7 +20,7 @@ import mimetypes
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -156,7 +156,8 @@ def plan(app: Flask, signer: Signer, now: float) -> dict[str, Planned]:
     def put(path: str, *parts: str) -> None:
         planned[path] = Planned(_digest(*parts))
 
-    put(urls.page_path("all"), signer.entries(every[:FRONT_PAGE_SIZE]), rubric_list)
+    put(urls.page_path("all"), signer.entries(every[:FRONT_PAGE_SIZE]), rubric_list,
+        str(len(every) > FRONT_PAGE_SIZE))
     for path in urls.OPML_RULES.values():
         put(path, signer.entries(every[:1]), rubric_list)
     for name in ["all", *slugs]:
@@ -165,7 +166,13 @@ def plan(app: Flask, signer: Signer, now: float) -> dict[str, Planned]:
         title = snapshot.rubrics.get(slug or "", "")
         pages = -(-len(released) // size)
         if slug is not None:
-            put(urls.page_path(slug), signer.entries(released[:FRONT_PAGE_SIZE]), rubric_list)
+            put(urls.page_path(slug), signer.entries(released[:FRONT_PAGE_SIZE]), rubric_list,
+                str(len(released) > FRONT_PAGE_SIZE))
+        listings = urls.listing_pages(len(released))
+        for listing in range(2, listings + 1):  # older news: /page/N/
+            put(urls.listing_path(name, listing), signer.entries(
+                released[(listing - 1) * FRONT_PAGE_SIZE : listing * FRONT_PAGE_SIZE]),
+                rubric_list, str(listing < listings))
         shown = publisher.select_from(released, FeedRequest(name, "rss", settings.limit))
         feed = _digest(signer.entries(shown), str(pages), title, default)
         for page in range(1, pages + 1):
@@ -181,7 +188,7 @@ def plan(app: Flask, signer: Signer, now: float) -> dict[str, Planned]:
                 signer.entries(publisher.flavour_entries(snapshot, request, now)), title, default)
     for entry in every:
         put(urls.article_path(entry.id), signer.entry(entry), snapshot.rubrics[entry.slug],
-            "" if entry.photo else default)
+            "" if entry.photo else default, rubric_list)
         if entry.photo is not None:
             planned[urls.photo_path(entry.id, entry.photo.extension)] = Planned(
                 _photo_signature(entry.photo), entry.photo.path)
@@ -192,8 +199,31 @@ def plan(app: Flask, signer: Signer, now: float) -> dict[str, Planned]:
     for file in sorted(Path(app.static_folder or "").iterdir()):
         if file.is_file():
             planned[urls.static_path(file.name)] = Planned(_file_signature(str(file)), str(file))
+    _plan_crawler_files(app, signer, every, slugs, rubric_list, now, put)
     signer.forget_except(entry.id for entry in snapshot.entries)
     return planned
+
+
+def _plan_crawler_files(app: Flask, signer: Signer, every: Sequence[Entry], slugs: list[str],
+                        rubric_list: str, now: float, put: Callable[..., None]) -> None:
+    """robots.txt, the icon and the sitemaps (crawlers.py), as urls.crawler_paths lists."""
+    from .sitemaps import NEWS_DAYS, NEWS_MAX_URLS, page_count, page_slice
+
+    snapshot = app.extensions["feeds"].store.snapshot
+    local = not app.extensions["feeds"].settings.article_url
+    favicon = Path(app.static_folder or "") / "favicon.ico"
+    put(urls.ROBOTS_RULE, "robots", str(local))
+    put(urls.FAVICON_RULE, _file_signature(str(favicon)))
+    firsts = [signer.entries(snapshot.released(slug, now)[:1]) for slug in slugs]
+    put(urls.PAGES_SITEMAP_RULE, rubric_list, signer.entries(every[:1]), *firsts)
+    oldest_first = every[::-1] if local else ()
+    put(urls.SITEMAP_RULE, signer.entries(oldest_first), signer.entries(every[:1]))
+    for page in range(1, page_count(len(oldest_first)) + 1 if oldest_first else 1):
+        start, end = page_slice(len(oldest_first), page)
+        put(urls.articles_sitemap_path(page), signer.entries(oldest_first[start:end]))
+    if local:
+        recent = [e for e in every[:NEWS_MAX_URLS] if e.timestamp >= now - NEWS_DAYS * 86400]
+        put(urls.NEWS_SITEMAP_RULE, signer.entries(recent))
 
 
 def file_for(path: str) -> str:

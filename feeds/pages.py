@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from flask import Flask, redirect, render_template
 from flask.typing import ResponseReturnValue
 
+from . import structured
 from .formats import FORMATS, HTML_TYPE, OPML_TYPE
 from .http import Rendered
 from .model import NotFound
@@ -20,18 +22,24 @@ from .respond import (
     send,
     urls,
 )
+from .snapshot import Snapshot
 from .urls import (
     ARTICLE_EXTENSION,
     ARTICLE_RULE,
+    FAVICON_RULE,
     HOME_RULE,
+    LISTING_PAGE_SIZE,
+    OLDER_RULE,
     OPML_RULES,
     RUBRIC_BARE_RULE,
+    RUBRIC_OLDER_RULE,
     RUBRIC_RULE,
     Urls,
+    listing_pages,
     static_path,
 )
 
-FRONT_PAGE_SIZE = 30
+FRONT_PAGE_SIZE = LISTING_PAGE_SIZE
 
 
 def _feed_links(u: Urls, name: str, title: str) -> list[dict[str, str]]:
@@ -45,32 +53,44 @@ def _feed_links(u: Urls, name: str, title: str) -> list[dict[str, str]]:
 def _chrome(u: Urls) -> dict[str, object]:
     """The links every page's frame shows."""
     return {"home": u.page("all"), "opml": u.opml("rss"), "icon": static_path("icon.png"),
+            "favicon": FAVICON_RULE,
             "opmls": [{"href": u.opml(fmt.extension), "format": fmt.label}
                       for fmt in FORMATS.values()]}
 
 
-def _listing(name: str) -> Rendered:
-    """The front page (name "all") or a rubric page: latest articles and feed links."""
+def _rubric_links(snapshot: Snapshot, u: Urls, now: float) -> list[dict[str, Any]]:
+    publisher = feeds_state().publisher
+    return [{"name": snapshot.rubrics[s], "slug": s, "url": u.page(s),
+             "feeds": _feed_links(u, s, publisher.feed_title(snapshot, s))}
+            for s in snapshot.rubric_slugs(now)]
+
+
+def _listing(name: str, page: int = 1) -> Rendered:
+    """The front page (name "all") or a rubric page, or one of their older pages."""
     state = feeds_state()
     snapshot = state.store.snapshot
     now = time.time()
     slug = None if name == "all" else name
     if slug is not None and slug not in snapshot.by_slug:
         raise NotFound(name)
+    released = snapshot.released(slug, now)
+    pages = listing_pages(len(released))
+    if not 1 <= page <= pages:
+        raise NotFound(f"{name} page {page}")
     base = base_url()
-    key = ("page", name, base, snapshot.generation, snapshot.embargoed_count(None, now))
+    key = ("page", name, page, base, snapshot.generation, snapshot.embargoed_count(None, now))
 
     def build() -> Rendered:
         u = urls()
-        entries = list(snapshot.released(slug, now)[:FRONT_PAGE_SIZE])
+        entries = list(released[(page - 1) * FRONT_PAGE_SIZE : page * FRONT_PAGE_SIZE])
         title = state.publisher.feed_title(snapshot, name)
-        rubrics = [{"name": snapshot.rubrics[s], "slug": s, "url": u.page(s),
-                    "feeds": _feed_links(u, s, state.publisher.feed_title(snapshot, s))}
-                   for s in snapshot.rubric_slugs(now)]
         html = render_template(
             "listing.html", title=title, site_title=state.settings.site_title,
             **_chrome(u), feeds=_feed_links(u, name, title),
-            rubrics=rubrics, current=name,
+            rubrics=_rubric_links(snapshot, u, now), current=name, page=page,
+            canonical=u.listing(name, page),
+            newer=u.listing(name, page - 1) if page > 1 else None,
+            older=u.listing(name, page + 1) if page < pages else None,
             articles=[{"entry": e, "url": u.article(e), "rubric_url": u.page(e.slug)}
                       for e in entries],
         )
@@ -95,6 +115,15 @@ def rubric_page(slug: str) -> ResponseReturnValue:
     return send(_listing(slug))
 
 
+def older_page(page: int, slug: str = "all") -> ResponseReturnValue:
+    """/page/N/ and /<slug>/page/N/: older news; page 1 is the listing itself."""
+    if page == 1:
+        if slug != "all" and slug not in feeds_state().store.snapshot.by_slug:
+            raise NotFound(slug)
+        return redirect(urls().page(slug), 308)
+    return send(_listing(slug, page))
+
+
 def article_page(filename: str) -> ResponseReturnValue:
     stem, extension = filename_parts(filename)
     if extension != ARTICLE_EXTENSION:
@@ -103,17 +132,26 @@ def article_page(filename: str) -> ResponseReturnValue:
     state = feeds_state()
     snapshot = state.store.snapshot
     base = base_url()
-    key = ("article", entry, base)
+    now = time.time()
+    key = ("article", entry, base, tuple(snapshot.rubric_slugs(now)))
 
     def build() -> Rendered:
         u = urls()
         items = state.publisher.items(snapshot, [entry], u)
         if not items:
             raise NotFound(entry.id)
-        html = render_template("article.html", item=items[0], site_title=state.settings.site_title,
-                               **_chrome(u), rubric_url=u.page(entry.slug),
-                               feeds=_feed_links(u, entry.slug,
-                                                 state.publisher.feed_title(snapshot, entry.slug)))
+        item = items[0]
+        # The agency's own page is the canonical one when FEEDS_ARTICLE_URL is set.
+        canonical = u.article(entry)
+        site = state.settings.site_title
+        publisher = structured.Publisher(site, u.page("all"), u.static("logo.png"))
+        html = render_template(
+            "article.html", item=item, site_title=site, **_chrome(u),
+            rubric_url=u.page(entry.slug), canonical=canonical,
+            rubrics=_rubric_links(snapshot, u, now),
+            open_graph=structured.open_graph(item, canonical, site),
+            json_ld=structured.json_ld(structured.news_article(item, canonical, publisher)),
+            feeds=_feed_links(u, entry.slug, state.publisher.feed_title(snapshot, entry.slug)))
         return Rendered(html.encode(), HTML_TYPE, entries_modified([entry]),
                         state.settings.max_age)
 
@@ -146,5 +184,7 @@ def init_app(app: Flask) -> None:
     for fmt, rule in OPML_RULES.items():
         app.add_url_rule(rule, f"opml_{fmt}", view_func=opml, defaults={"fmt": fmt})
     app.add_url_rule(RUBRIC_RULE, view_func=rubric_page)
+    app.add_url_rule(OLDER_RULE, view_func=older_page)
+    app.add_url_rule(RUBRIC_OLDER_RULE, view_func=older_page)
     app.add_url_rule(RUBRIC_BARE_RULE, view_func=rubric_redirect)
     app.add_url_rule(ARTICLE_RULE, view_func=article_page)

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from .flavours import FLAVOURS
 from .formats import FORMATS
 from .model import Entry
+from .sitemaps import page_count
 from .snapshot import Snapshot
 
 # The Flask rules, each next to the path shape it parses.
@@ -24,8 +25,17 @@ ARCHIVE_RULE = "/feeds/<name>/archive/<filename>"  # <page>.<fmt>
 FLAVOUR_RULE = "/feeds/<flavour>/<filename>"  # <slug>.rss
 ARTICLE_RULE = "/articles/<filename>"  # <id>.html
 PHOTO_RULE = "/photos/<filename>"  # <id>.<extension>, or _default.<extension>
+OLDER_RULE = "/page/<int:page>/"  # older news of the front page, page >= 2
+RUBRIC_OLDER_RULE = "/<slug>/page/<int:page>/"
+ROBOTS_RULE = "/robots.txt"
+FAVICON_RULE = "/favicon.ico"
+SITEMAP_RULE = "/sitemap.xml"  # the sitemap index
+NEWS_SITEMAP_RULE = "/sitemap-news.xml"
+PAGES_SITEMAP_RULE = "/sitemaps/pages.xml"
+ARTICLES_SITEMAP_RULE = "/sitemaps/articles-<int:page>.xml"
 
 ARTICLE_EXTENSION = "html"
+LISTING_PAGE_SIZE = 30  # articles on a front or rubric page and on each older page
 DEFAULT_PHOTO = "_default"  # the photo name of the store's default image
 
 
@@ -65,6 +75,19 @@ def page_path(name: str) -> str:
     return "/" if name == "all" else f"/{name}/"
 
 
+def listing_path(name: str, page: int) -> str:
+    """Page 1 is the front or rubric page itself; older news are /page/N/ under it."""
+    return page_path(name) if page == 1 else f"{page_path(name)}page/{page}/"
+
+
+def listing_pages(count: int) -> int:
+    return max(1, -(-count // LISTING_PAGE_SIZE))
+
+
+def articles_sitemap_path(page: int) -> str:
+    return f"/sitemaps/articles-{page}.xml"
+
+
 def article_path(article_id: str) -> str:
     return f"/articles/{quote(article_id)}.{ARTICLE_EXTENSION}"
 
@@ -83,13 +106,25 @@ def feed_paths(name: str) -> list[str]:
             *(flavour_path(flavour, name) for flavour in FLAVOURS)]
 
 
+def crawler_paths(articles: int, local_articles: bool) -> list[str]:
+    """robots.txt, the icon and the sitemaps; article sitemaps only for our own pages."""
+    paths = [ROBOTS_RULE, FAVICON_RULE, SITEMAP_RULE, PAGES_SITEMAP_RULE]
+    if local_articles:
+        if articles:
+            paths += [articles_sitemap_path(page) for page in range(1, page_count(articles) + 1)]
+        paths.append(NEWS_SITEMAP_RULE)
+    return paths
+
+
 def site_paths(snapshot: Snapshot, now: float, page_size: int,
-               static_files: Iterable[str]) -> list[str]:
+               static_files: Iterable[str], local_articles: bool = True) -> list[str]:
     """Every path the service answers for this snapshot, for the static export."""
     names = ["all", *snapshot.rubric_slugs(now)]
     paths = [page_path("all"), *OPML_RULES.values(), *(page_path(slug) for slug in names[1:])]
     for name in names:
         released = snapshot.released(None if name == "all" else name, now)
+        paths += [listing_path(name, page)
+                  for page in range(2, listing_pages(len(released)) + 1)]
         pages = -(-len(released) // page_size)
         for fmt in FORMATS:
             paths.append(feed_path(name, fmt))
@@ -103,6 +138,7 @@ def site_paths(snapshot: Snapshot, now: float, page_size: int,
     if snapshot.default_photo is not None:
         paths.append(photo_path(DEFAULT_PHOTO, snapshot.default_photo.extension))
     paths += [static_path(name) for name in static_files]
+    paths += crawler_paths(len(snapshot.released(None, now)), local_articles)
     return paths
 
 
@@ -128,6 +164,9 @@ class Urls:
 
     def page(self, name: str) -> str:
         return self.base + page_path(name)
+
+    def listing(self, name: str, page: int) -> str:
+        return self.base + listing_path(name, page)
 
     def opml(self, fmt: str) -> str:
         return self.base + opml_path(fmt)

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from . import cli, feedviews, health, logs, pages
+from . import cli, crawlers, errorpages, feedviews, health, logs, pages
 from .config import Settings, unknown_settings
 from .fastlane import FastLane
 from .guard import check_root
@@ -41,6 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     feedviews.init_app(app)
     pages.init_app(app)
     health.init_app(app)
+    crawlers.init_app(app)
     cli.init_app(app, create_app)
     return app
 
@@ -85,14 +86,15 @@ def init_app(app: Flask, settings: Settings, watch: bool = True) -> None:
 
 
 # -- the error boundary: short plain text, no stack trace, no echo of the request -----
+# (a short Russian page instead of the plain text where a person asked: errorpages)
 
 
 def _not_found(exc: NotFound) -> Response:
-    return Response("Not found.\n", 404, mimetype="text/plain")
+    return _for_people(Response("Not found.\n", 404, mimetype="text/plain"))
 
 
 def _invalid_query(exc: InvalidQuery) -> Response:
-    return Response(f"{exc}\n", 400, mimetype="text/plain")
+    return _for_people(Response(f"{exc}\n", 400, mimetype="text/plain"))
 
 
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
@@ -102,9 +104,25 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     response = Response(f"{code} {exc.name}.\n", code, mimetype="text/plain")
     if code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
-    return response
+    return _for_people(response)
 
 
 def _unexpected_error(exc: Exception) -> Response:
     log.exception("unexpected error for %s", request.path)
-    return Response("Internal error.\n", 500, mimetype="text/plain")
+    return _for_people(Response("Internal error.\n", 500, mimetype="text/plain"))
+
+
+def _for_people(response: Response) -> Response:
+    """The same status and headers, as a Russian HTML page when a person asked."""
+    if not errorpages.for_people(request.path):
+        return response
+    try:
+        page = errorpages.error_page(response.status_code,
+                                     current_app.extensions["feeds"].settings.site_title)
+    except Exception:  # the plain answer is still right
+        log.exception("error page failed for %s", request.path)
+        return response
+    for header in ("Allow", "Retry-After"):
+        if header in response.headers:
+            page.headers[header] = response.headers[header]
+    return page

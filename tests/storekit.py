@@ -37,6 +37,16 @@ def article_text(rubric: str, published: str, title: str, paragraphs: list[str],
     return "\n".join(lines) + "\n"
 
 
+def date_ago(days: float) -> str:
+    """The store's date line for a moment this many days before now, Minsk time."""
+    from datetime import datetime, timedelta
+
+    from feeds.parse import MINSK
+
+    moment = datetime.now(MINSK) - timedelta(days=days)
+    return date_line(moment.year, moment.month, moment.day, moment.hour, moment.minute)
+
+
 def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (64, 40),
                 color: tuple[int, int, int] = (20, 120, 60)) -> bytes:
     buffer = io.BytesIO()

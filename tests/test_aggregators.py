@@ -14,16 +14,14 @@ from lxml import etree
 
 from feeds.parse import MINSK
 from tests.conftest import BASE, make_app, refresh
-from tests.storekit import date_line, image_bytes, write_article
+from tests.storekit import date_ago, image_bytes, write_article
 
 YANDEX = "http://news.yandex.ru"
 MEDIA = "http://search.yahoo.com/mrss/"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
 
 
-def days_ago(days: float) -> str:
-    moment = datetime.now(MINSK) - timedelta(days=days)
-    return date_line(moment.year, moment.month, moment.day, moment.hour, moment.minute)
+days_ago = date_ago
 
 
 @pytest.fixture

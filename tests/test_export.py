@@ -90,7 +90,7 @@ def test_edits_and_deletions_match_a_fresh_build(tmp_path: Path, store_dir: Path
     app = make_app(store_dir, tmp_path / "cache")
     out = tmp_path / "site"
     build(app, out)
-    (out / "robots.txt").write_text("User-agent: *\n")  # not the export's: never touched
+    (out / "humans.txt").write_text("User-agent: *\n")  # not the export's: never touched
     (out / "feeds" / "partner.xml").write_text("<partner/>")
     (store_dir / "001_sport.txt").unlink()  # retracted: page, photo, feed entries go
     (store_dir / "001_sport.jpg").unlink()
@@ -108,14 +108,14 @@ def test_edits_and_deletions_match_a_fresh_build(tmp_path: Path, store_dir: Path
     assert "articles/003_science.html" in changes["changed"]
     assert "photos/_default.png" in changes["changed"]
     assert b"001_sport" not in (out / "feeds" / "all.rss").read_bytes()
-    assert (out / "robots.txt").exists() and (out / "feeds" / "partner.xml").exists()
+    assert (out / "humans.txt").exists() and (out / "feeds" / "partner.xml").exists()
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
     assert_matches_server(app, out)
 
     fresh = tmp_path / "fresh"
     build(make_app(store_dir, tmp_path / "cache2"), fresh)
     incremental = tree(out)
-    del incremental["robots.txt"], incremental["feeds/partner.xml"]
+    del incremental["humans.txt"], incremental["feeds/partner.xml"]
     assert incremental == tree(fresh)
 
 
