@@ -57,7 +57,7 @@ def _check_report(snapshot: Snapshot, now: float) -> list[str]:
 def check_command() -> None:
     """Read the whole store and list every problem, one line per file."""
     state = current_app.extensions["feeds"]
-    state.store.refresh()
+    state.store.refresh_settled()
     snapshot = state.store.snapshot
     for problem in snapshot.problems:
         click.echo(str(problem))

@@ -36,7 +36,8 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return int(raw)
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float,
+           allow_zero: bool = False) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -44,7 +45,7 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value <= 0:
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         raise ConfigError(f"{name}={raw}: expected a positive number of seconds")
     return value
 
@@ -95,6 +96,7 @@ class Settings:
     max_article_bytes: int = 1 << 20
     refresh_interval: float = 1.0  # seconds between store scans
     log_format: str = "text"  # or "json": one object per line
+    settle_time: float = 1.0  # seconds a new or changed file must stay unchanged
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -126,4 +128,5 @@ class Settings:
             archive_page_size=_int(env, "FEEDS_ARCHIVE_PAGE_SIZE", 100, 10, 1000),
             refresh_interval=_float(env, "FEEDS_REFRESH_INTERVAL", 1.0),
             log_format=log_format,
+            settle_time=_float(env, "FEEDS_SETTLE_TIME", 1.0, allow_zero=True),
         )

@@ -62,6 +62,8 @@ def read_regular(path: str, limit: int) -> bytes:
 def _not_regular(mode: int) -> str:
     kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
     return f"{UNREADABLE}: it is {kind}, not a regular file"
+# A one-shot scan (check, build) waits at most this long for files still being written.
+_SETTLE_WAIT = 10.0
 
 
 class _Stat(NamedTuple):
@@ -103,11 +105,17 @@ class Store:
     """The article store of one process: a background scan keeps its snapshot fresh."""
 
     def __init__(self, root: Path | str, index_file: Path | None = None,
-                 max_article_bytes: int = 1 << 20, refresh_interval: float = 1.0) -> None:
+                 max_article_bytes: int = 1 << 20, refresh_interval: float = 1.0,
+                 settle_time: float = 0.0) -> None:
         self.display_root = str(root)
         self.root = os.path.realpath(root)
         self.max_article_bytes = max_article_bytes
         self.refresh_interval = refresh_interval
+        self.settle_time = settle_time
+        # Files new or changed but not yet settled: path -> (size+mtime, when first seen).
+        self._unsettled: dict[str, tuple[_Stat, float]] = {}
+        self._next_settle: float | None = None  # monotonic time the first of them settles
+        self._walk_seconds = 0.0  # what one scan costs without parsing: sets the pace
         self.snapshot = Snapshot()
         self.index_file = index_file
         self._index: ArticleIndex | None = None
@@ -213,12 +221,11 @@ class Store:
                 continue
             seen_dirs.add((dir_stat.st_dev, dir_stat.st_ino))
             newest_dir = max(newest_dir, dir_stat.st_mtime_ns)
-            folder = self._folders.get(rel_dir)
+            folder = old = self._folders.get(rel_dir)
             if full or folder is None or folder.mtime_ns != dir_stat.st_mtime_ns:
                 folder = self._list_folder(rel_dir, path, dir_stat.st_mtime_ns)
                 if not full:
-                    self._recent.update(folder.texts)
-                    self._recent.update(folder.photos)
+                    self._note_recent(folder, old)
             folders[rel_dir] = folder
             stack.extend(folder.subfolders)
         self._folders = folders
@@ -235,6 +242,12 @@ class Store:
             problems.extend(folder.problems)
         return texts, photos, newest_dir, problems
 
+    def _note_recent(self, folder: _Folder, old: _Folder | None) -> None:
+        """Add a relisted folder's new or changed files (not all of them) to the recent ones."""
+        for files, before in ((folder.texts, old.texts if old else {}),
+                              (folder.photos, old.photos if old else {})):
+            self._recent.update(rel for rel, st in files.items() if before.get(rel) != st)
+
     def _restat_recent(self, folders: dict[str, _Folder]) -> None:
         """Stat again the files changed most recently: the ones people edit in place."""
         for rel in list(self._recent):
@@ -243,19 +256,33 @@ class Store:
                 self._recent.discard(rel)
                 continue
             files = folder.texts if rel in folder.texts else folder.photos
+            path = self.absolute(rel)
             try:
-                info = os.stat(self.absolute(rel))
+                info = os.lstat(path)
+                if stat.S_ISLNK(info.st_mode):
+                    if not self.leads_inside(path):
+                        folder.problems.append(Problem(
+                            self.display(rel), "link leads outside the store; not followed",
+                            fatal=False))
+                        raise FileNotFoundError(rel)
+                    info = os.stat(path)
+                if not stat.S_ISREG(info.st_mode):
+                    raise FileNotFoundError(rel)
                 files[rel] = _Stat(info.st_size, info.st_mtime_ns)
             except OSError:
                 files.pop(rel, None)
                 self._recent.discard(rel)
+        if len(self._recent) > _RECENT_FILES:
+            self._pick_recent({rel.rpartition("/")[0]: folders[rel.rpartition("/")[0]]
+                               for rel in self._recent}, among=self._recent)
 
-    def _pick_recent(self, folders: dict[str, _Folder]) -> None:
-        """After a full scan: remember the most recently modified files."""
+    def _pick_recent(self, folders: dict[str, _Folder], among: set[str] | None = None) -> None:
+        """Remember the most recently modified files (of all, or of `among`), at most a cap."""
         newest = heapq.nlargest(
             _RECENT_FILES,
             ((st.mtime_ns, rel) for folder in folders.values()
-             for files in (folder.texts, folder.photos) for rel, st in files.items()))
+             for files in (folder.texts, folder.photos) for rel, st in files.items()
+             if among is None or rel in among))
         self._recent = {rel for _, rel in newest}
 
     def _default_photo_files(self) -> dict[str, _Stat]:
@@ -425,9 +452,9 @@ class Store:
             started_wall = time.time()
             full = first or started >= self._next_full_scan
             texts, photos, newest_dir, walk_problems = self._walk(full)
+            took = self._walk_seconds = time.monotonic() - started
             if full:
                 # Full scans of a huge store are spaced out; small stores get one every time.
-                took = time.monotonic() - started
                 self._next_full_scan = started + (0 if took < _FULL_SCAN_BUDGET
                                                   else max(_FULL_SCAN_EVERY, 25 * took))
             photos.update(self._default_photo_files())
@@ -436,6 +463,9 @@ class Store:
                 self._next_full_scan = 0.0  # list every folder again once it is back
                 return False
             self._retry_unreadable(texts)
+            if self._hold_unsettled(texts, photos) and not first:
+                # The folder changed for a file not shown yet: Last-Modified waits for it.
+                newest_dir = min(newest_dir, self.snapshot.changed_ns)
             if (not first and texts == self._files and photos == self._photo_files
                     and newest_dir == self.snapshot.changed_ns):
                 self.guard.published(len(texts), started_wall, time.monotonic() - started)
@@ -469,6 +499,50 @@ class Store:
                 # it again and again, which on a large store shows in request latency.
                 gc.freeze()
         return True
+
+    def _hold_unsettled(self, texts: dict[str, _Stat], photos: dict[str, _Stat]) -> bool:
+        """Keep new or changed files at their last published version until they settle.
+
+        A file is settled when its mtime is settle_time old (an atomic rename of a
+        finished file publishes at once), or when its size and mtime stayed the same
+        for settle_time of our own watching (a clock that runs ahead). Returns
+        whether any file is held back.
+        """
+        self._next_settle = None
+        if self.settle_time <= 0:
+            return False
+        now, wall_ns = time.monotonic(), time.time_ns()
+        waiting: dict[str, tuple[_Stat, float]] = {}
+        for found, published in ((texts, self._files), (photos, self._photo_files)):
+            for rel, st in list(found.items()):
+                before = published.get(rel)
+                if before == st:
+                    continue
+                seen = self._unsettled.get(rel)
+                first_seen = seen[1] if seen is not None and seen[0] == st else now
+                by_mtime = self.settle_time - (wall_ns - st.mtime_ns) / 1e9
+                by_watch = self.settle_time - (now - first_seen)
+                left = min(by_mtime, by_watch)
+                if left <= 0:
+                    continue
+                waiting[rel] = (st, first_seen)
+                settles = now + left
+                if self._next_settle is None or settles < self._next_settle:
+                    self._next_settle = settles
+                if before is None:
+                    del found[rel]
+                else:
+                    found[rel] = before
+        self._unsettled = waiting
+        return bool(waiting)
+
+    def refresh_settled(self, max_wait: float = _SETTLE_WAIT) -> None:
+        """Scan until no file is still being written (or max_wait passed): for one-shot runs."""
+        deadline = time.monotonic() + max_wait
+        self.refresh()
+        while self._next_settle is not None and self._next_settle < deadline:
+            time.sleep(max(0.0, self._next_settle - time.monotonic()) + 0.01)
+            self.refresh()
 
     def _photos_by_stem(self) -> tuple[dict[str, Photo], dict[str, list[Problem]]]:
         """The usable photo of each stem, in the order of PHOTO_EXTENSIONS, and the bad ones."""
@@ -585,16 +659,19 @@ class Store:
 
     def _watch(self) -> None:
         while not self._stop.is_set():
-            started = time.monotonic()
             try:
                 self.refresh()
                 for listener in self._scan_listeners:
                     listener(self.snapshot)
             except Exception:  # the scan must survive anything the disk does
                 log.exception("store scan failed")
-            # A slow scan (a huge store) is not repeated back to back.
-            elapsed = time.monotonic() - started
-            self._stop.wait(max(self.refresh_interval, 3 * elapsed))
+            # A slow scan (a huge store) is not repeated back to back; parsing, as on a
+            # first start, does not count: it is not repeated. A file about to settle
+            # is looked at again as soon as it does.
+            pause = max(self.refresh_interval, 3 * self._walk_seconds)
+            if self._next_settle is not None:
+                pause = min(pause, self._next_settle - time.monotonic() + 0.01)
+            self._stop.wait(max(pause, 0.01))
 
     def stop(self) -> None:
         """Stop the scanning thread and release the index file."""

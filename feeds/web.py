@@ -50,7 +50,7 @@ def init_app(app: Flask, settings: Settings, watch: bool = True) -> None:
     """Open the store, start what watches it, install the fast lane and the boundary."""
     cache_dir = settings.cache_dir or Path(app.instance_path)
     store = Store(settings.content_dir, index_file_for(cache_dir, settings.content_dir),
-                  settings.max_article_bytes, settings.refresh_interval)
+                  settings.max_article_bytes, settings.refresh_interval, settings.settle_time)
     fastlane = FastLane(app.wsgi_app, store, settings.base_url)
     app.wsgi_app = fastlane  # type: ignore[method-assign]
     state = Feeds(settings, store, Publisher(settings, store), watch, fastlane)
@@ -66,7 +66,7 @@ def init_app(app: Flask, settings: Settings, watch: bool = True) -> None:
     if watch:
         store.ensure_watching()
     else:
-        store.refresh()
+        store.refresh_settled()
 
     @app.before_request
     def _store_ready() -> Response | None:

@@ -15,6 +15,8 @@ BASE = "http://feeds.test"
 
 
 def make_app(content: Path, cache: Path, **overrides: object) -> Flask:
+    """The app over a store; files count at once (settle_time=0) unless a test says otherwise."""
+    overrides.setdefault("settle_time", 0.0)
     settings = Settings(content_dir=content, cache_dir=cache, base_url=BASE, **overrides)  # type: ignore[arg-type]
     return create_app({"SETTINGS": settings, "WATCH": False, "TESTING": True})
 

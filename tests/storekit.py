@@ -5,9 +5,13 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
+
+from feeds.snapshot import Snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED_ID = "000_f7808c3b0d4d12dc"
@@ -78,6 +82,17 @@ def write_article(root: Path, article_id: str, rubric: str = "Общество",
     if photo is not None:
         write(root, rel[:-4] + "." + photo_ext, photo)
     return path
+
+
+def appears_within(snapshot_of: Callable[[], Snapshot], article_id: str,
+                   seconds: float) -> bool:
+    """Poll a live store until the article is published; False if it took too long."""
+    deadline = time.monotonic() + seconds
+    while article_id not in snapshot_of().by_id:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def build_tiny_store(root: Path) -> Path:
