@@ -10,10 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from feedgen.feed import FeedGenerator
+from feedgen.feed import FeedEntry
 from lxml import etree
 
-from .render import MEDIA_NS, FeedMeta, Item, _Hooks, _sub, drop_build_date, feed_time
+from .render import MEDIA_NS, FeedMeta, FeedWriter, Item, sub
 
 YANDEX_NS = "http://news.yandex.ru"
 
@@ -30,61 +30,28 @@ class Flavour:
     extension: str = "rss"  # the format it is a flavour of
 
 
-def _base(meta: FeedMeta, namespaces: dict[str, str],
-          items: Sequence[Item]) -> tuple[FeedGenerator, _Hooks]:
-    fg = FeedGenerator()
-    fg.register_extension("hooks", _Hooks, _Hooks)
-    hooks: _Hooks = fg.hooks  # type: ignore[attr-defined]
-    hooks.namespaces.update(namespaces)
-    if not items:
-        hooks.rss.append(drop_build_date)
-    fg.title(meta.title)
-    fg.description(meta.description)
-    fg.language(meta.language)
-    fg.lastBuildDate(feed_time(meta.updated))
-    fg.generator("БЕЛТА feeds")
-    fg.docs("https://www.rssboard.org/rss-specification")
-    fg.image(url=meta.icon_url, title=meta.title, link=meta.html_url, width="96", height="96")
-    fg.link(href=meta.self_url, rel="self")
-    fg.link(href=meta.html_url, rel="alternate")
-    return fg, hooks
+class YandexFeed(FeedWriter):
+    """Yandex News: yandex:full-text in plain text, pdalink, one category, logos."""
 
+    def __init__(self, meta: FeedMeta, wide_logo_url: str) -> None:
+        super().__init__(meta)
+        self.wide_logo_url = wide_logo_url
 
-def _entry(fg: FeedGenerator, item: Item, description: str, content: str | None = None) -> _Hooks:
-    fe = fg.add_entry(order="append")
-    fe.guid(item.guid, permalink=False)
-    fe.title(item.article.title)
-    fe.link(href=item.url)
-    fe.description(escape(description))  # RSS description is read as HTML
-    if content is not None:
-        fe.content(content, type="html")
-    fe.pubDate(feed_time(item.article.published))
-    fe.category(term=item.article.rubric)
-    fe.enclosure(item.photo_url, str(item.photo.size), item.photo.mime_type)
-    return fe.hooks  # type: ignore[no-any-return]
+    def namespaces(self) -> dict[str, str]:
+        return {"yandex": YANDEX_NS, "media": MEDIA_NS}
+
+    def add_root_elements(self, root: etree._Element) -> None:
+        sub(root, f"{{{YANDEX_NS}}}logo", self.wide_logo_url)
+        sub(root, f"{{{YANDEX_NS}}}logo", self.meta.logo_url, type="square")
+
+    def add_item_elements(self, element: etree._Element, item: Item) -> None:
+        sub(element, f"{{{YANDEX_NS}}}pdalink", item.url)
+        sub(element, f"{{{YANDEX_NS}}}genre", "message")
+        sub(element, f"{{{YANDEX_NS}}}full-text", item.article.text_without_dateline)
 
 
 def render_yandex(meta: FeedMeta, items: Sequence[Item], wide_logo_url: str) -> bytes:
-    """Yandex News: yandex:full-text in plain text, pdalink, one category, logos."""
-    fg, hooks = _base(meta, {"yandex": YANDEX_NS, "media": MEDIA_NS}, items)
-
-    def channel_logos(rss: etree._Element) -> None:
-        channel = rss.find("channel")
-        assert channel is not None
-        _sub(channel, f"{{{YANDEX_NS}}}logo", wide_logo_url)
-        _sub(channel, f"{{{YANDEX_NS}}}logo", meta.logo_url, type="square")
-
-    hooks.rss.append(channel_logos)
-    for item in items:
-        entry_hooks = _entry(fg, item, item.article.lead)
-
-        def yandex_item(element: etree._Element, item: Item = item) -> None:
-            _sub(element, f"{{{YANDEX_NS}}}pdalink", item.url)
-            _sub(element, f"{{{YANDEX_NS}}}genre", "message")
-            _sub(element, f"{{{YANDEX_NS}}}full-text", item.article.text_without_dateline)
-
-        entry_hooks.rss.append(yandex_item)
-    return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)  # type: ignore[no-any-return]
+    return YandexFeed(meta, wide_logo_url).render(items)
 
 
 def dzen_html(item: Item) -> str:
@@ -97,19 +64,24 @@ def dzen_html(item: Item) -> str:
     return figure + paragraphs
 
 
-def render_dzen(meta: FeedMeta, items: Sequence[Item], wide_logo_url: str) -> bytes:
+class DzenFeed(FeedWriter):
     """Dzen: full HTML with the photo as a figure, media:rating, publication categories."""
-    fg, _ = _base(meta, {"media": MEDIA_NS}, items)
-    for item in items:
-        entry_hooks = _entry(fg, item, item.article.lead, dzen_html(item))
 
-        def dzen_item(element: etree._Element, item: Item = item) -> None:
-            for term in ("format-article", "index", "comment-all"):
-                _sub(element, "category", term)
-            _sub(element, f"{{{MEDIA_NS}}}rating", "nonadult", scheme="urn:simple")
+    def namespaces(self) -> dict[str, str]:
+        return {"media": MEDIA_NS}
 
-        entry_hooks.rss.append(dzen_item)
-    return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)  # type: ignore[no-any-return]
+    def add_item_fields(self, fe: FeedEntry, item: Item) -> None:
+        super().add_item_fields(fe, item)
+        fe.content(dzen_html(item), type="html")
+
+    def add_item_elements(self, element: etree._Element, item: Item) -> None:
+        for term in ("format-article", "index", "comment-all"):
+            sub(element, "category", term)
+        sub(element, f"{{{MEDIA_NS}}}rating", "nonadult", scheme="urn:simple")
+
+
+def render_dzen(meta: FeedMeta, items: Sequence[Item], wide_logo_url: str) -> bytes:
+    return DzenFeed(meta).render(items)
 
 
 FLAVOURS = {

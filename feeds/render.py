@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from html import escape
 
 from feedgen.feed import FeedEntry, FeedGenerator
@@ -126,30 +127,107 @@ def drop_build_date(rss: etree._Element) -> None:
         channel.remove(element)
 
 
-def _sub(parent: etree._Element, tag: str, text: str | None = None,
-         **attrib: str) -> etree._Element:
+def sub(parent: etree._Element, tag: str, text: str | None = None,
+        **attrib: str) -> etree._Element:
+    """Append an element; attributes with empty values are left out."""
     element = etree.SubElement(parent, tag, {k: v for k, v in attrib.items() if v})
     if text is not None:
         element.text = text
     return element
 
 
+class FeedWriter:
+    """The feedgen setup every feed of ours shares; variants override the named hooks.
+
+    As in Django's feedgenerator: `add_root_elements` and `add_item_elements`
+    add our own XML after feedgen has written its part; `add_channel_fields`
+    and `add_item_fields` fill feedgen's fields. The base is a plain RSS 2.0
+    channel and item, what the aggregator flavours build on.
+    """
+
+    for_atom = False
+
+    def __init__(self, meta: FeedMeta) -> None:
+        self.meta = meta
+
+    def namespaces(self) -> dict[str, str]:
+        return {}
+
+    def add_channel_fields(self, fg: FeedGenerator) -> None:
+        meta = self.meta
+        fg.title(meta.title)
+        fg.description(meta.description)
+        fg.language(meta.language)
+        fg.lastBuildDate(feed_time(meta.updated))
+        fg.generator(GENERATOR)
+        fg.docs("https://www.rssboard.org/rss-specification")
+        fg.image(url=meta.icon_url, title=meta.title, link=meta.html_url, width="96",
+                 height="96")
+        fg.link(href=meta.self_url, rel="self")
+        fg.link(href=meta.html_url, rel="alternate")
+
+    def add_root_elements(self, root: etree._Element) -> None:
+        """Our elements on <channel> (RSS) or <feed> (Atom)."""
+
+    def add_item_fields(self, fe: FeedEntry, item: Item) -> None:
+        fe.guid(item.guid, permalink=False)
+        fe.title(item.article.title)
+        fe.link(href=item.url)
+        fe.description(escape(item.article.lead))  # RSS description is read as HTML
+        fe.pubDate(feed_time(item.article.published))
+        fe.category(term=item.article.rubric)
+        fe.enclosure(item.photo_url, str(item.photo.size), item.photo.mime_type)
+
+    def add_item_elements(self, element: etree._Element, item: Item) -> None:
+        """Our elements on each <item> (RSS) or <entry> (Atom)."""
+
+    def generator(self, items: Sequence[Item]) -> FeedGenerator:
+        """feedgen with the fields set and the hooks in place, items in order."""
+        fg = FeedGenerator()
+        fg.register_extension("hooks", _Hooks, _Hooks)
+        hooks: _Hooks = fg.hooks  # type: ignore[attr-defined]
+        hooks.namespaces.update(self.namespaces())
+        self.add_channel_fields(fg)
+        hooks.rss.append(self._channel_elements)
+        hooks.atom.append(self.add_root_elements)
+        if not items:
+            hooks.rss.append(drop_build_date)
+        for item in items:
+            fe = fg.add_entry(order="append")
+            self.add_item_fields(fe, item)
+            entry_hooks: _Hooks = fe.hooks  # type: ignore[attr-defined]
+            entry_hooks.rss.append(partial(self.add_item_elements, item=item))
+            entry_hooks.atom.append(partial(self.add_item_elements, item=item))
+        return fg
+
+    def _channel_elements(self, rss: etree._Element) -> None:
+        channel = rss.find("channel")
+        assert channel is not None
+        self.add_root_elements(channel)
+
+    def render(self, items: Sequence[Item]) -> bytes:
+        fg = self.generator(items)
+        if self.for_atom:
+            return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)  # type: ignore[no-any-return]
+        return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)  # type: ignore[no-any-return]
+
+
 def _media(parent: etree._Element, item: Item) -> None:
     """Media RSS: the thumbnail many aggregators read, with the credit."""
     photo = item.photo
-    content = _sub(parent, f"{{{MEDIA_NS}}}content", url=item.photo_url,
-                   type=photo.mime_type, medium="image", fileSize=str(photo.size),
-                   width=str(photo.width or ""), height=str(photo.height or ""))
+    content = sub(parent, f"{{{MEDIA_NS}}}content", url=item.photo_url,
+                  type=photo.mime_type, medium="image", fileSize=str(photo.size),
+                  width=str(photo.width or ""), height=str(photo.height or ""))
     if item.has_own_photo and item.article.credit:
-        _sub(content, f"{{{MEDIA_NS}}}credit", item.article.credit)
+        sub(content, f"{{{MEDIA_NS}}}credit", item.article.credit)
 
 
 def _webfeeds(parent: etree._Element, meta: FeedMeta) -> None:
     """Feedly's namespace: icon, logo and colour for the source's card."""
-    _sub(parent, f"{{{WEBFEEDS_NS}}}icon", meta.icon_url)
-    _sub(parent, f"{{{WEBFEEDS_NS}}}logo", meta.logo_url)
-    _sub(parent, f"{{{WEBFEEDS_NS}}}accentColor", meta.accent_color)
-    _sub(parent, f"{{{WEBFEEDS_NS}}}related", layout="card", target="browser")
+    sub(parent, f"{{{WEBFEEDS_NS}}}icon", meta.icon_url)
+    sub(parent, f"{{{WEBFEEDS_NS}}}logo", meta.logo_url)
+    sub(parent, f"{{{WEBFEEDS_NS}}}accentColor", meta.accent_color)
+    sub(parent, f"{{{WEBFEEDS_NS}}}related", layout="card", target="browser")
 
 
 def _feed_links(meta: FeedMeta) -> list[tuple[str, str]]:
@@ -161,89 +239,76 @@ def _feed_links(meta: FeedMeta) -> list[tuple[str, str]]:
     return links
 
 
-def _generator(meta: FeedMeta, items: Sequence[Item], for_atom: bool) -> FeedGenerator:
-    fg = FeedGenerator()
-    fg.register_extension("hooks", _Hooks, _Hooks)
-    hooks: _Hooks = fg.hooks  # type: ignore[attr-defined]
-    hooks.namespaces.update({"media": MEDIA_NS, "webfeeds": WEBFEEDS_NS, "dc": DC_NS})
-    if meta.is_archive:
-        hooks.namespaces["fh"] = HISTORY_NS
-    fg.id(meta.feed_id)
-    fg.title(meta.title)
-    fg.subtitle(meta.description)
-    fg.language(meta.language)
-    fg.author({"name": meta.author, "uri": meta.html_url})
-    fg.updated(feed_time(meta.updated))
-    fg.generator(GENERATOR)
-    fg.icon(meta.icon_url)
-    fg.logo(meta.logo_url)
-    fg.image(url=meta.icon_url, title=meta.title, link=meta.html_url, width="96", height="96")
-    fg.docs("https://www.rssboard.org/rss-specification")
-    fg.link(href=meta.self_url, rel="self", type=None)
-    if for_atom:
-        for rel, href in _feed_links(meta):
-            fg.link(href=href, rel=rel)
-    fg.link(href=meta.html_url, rel="alternate", type="text/html")
+class MainFeed(FeedWriter):
+    """Our own RSS 2.0 and Atom: archive links, Media RSS, Feedly's card, full content."""
 
-    def rss_channel(rss: etree._Element) -> None:
-        channel = rss.find("channel")
-        assert channel is not None
-        for rel, href in _feed_links(meta):
-            _sub(channel, f"{{{ATOM_NS}}}link", rel=rel, href=href)
-        if meta.is_archive:
-            _sub(channel, f"{{{HISTORY_NS}}}archive")
-        _webfeeds(channel, meta)
+    def __init__(self, meta: FeedMeta, for_atom: bool) -> None:
+        super().__init__(meta)
+        self.for_atom = for_atom
 
-    def atom_feed(feed: etree._Element) -> None:
-        if meta.is_archive:
-            _sub(feed, f"{{{HISTORY_NS}}}archive")
-        _webfeeds(feed, meta)
+    def namespaces(self) -> dict[str, str]:
+        namespaces = {"media": MEDIA_NS, "webfeeds": WEBFEEDS_NS, "dc": DC_NS}
+        if self.meta.is_archive:
+            namespaces["fh"] = HISTORY_NS
+        return namespaces
 
-    hooks.rss.append(rss_channel)
-    hooks.atom.append(atom_feed)
-    if not items:
-        hooks.rss.append(drop_build_date)
-    for item in items:
-        _add_entry(fg, item, for_atom)
-    return fg
+    def add_channel_fields(self, fg: FeedGenerator) -> None:
+        meta = self.meta
+        fg.id(meta.feed_id)
+        fg.title(meta.title)
+        fg.subtitle(meta.description)
+        fg.language(meta.language)
+        fg.author({"name": meta.author, "uri": meta.html_url})
+        fg.updated(feed_time(meta.updated))
+        fg.generator(GENERATOR)
+        fg.icon(meta.icon_url)
+        fg.logo(meta.logo_url)
+        fg.image(url=meta.icon_url, title=meta.title, link=meta.html_url, width="96",
+                 height="96")
+        fg.docs("https://www.rssboard.org/rss-specification")
+        fg.link(href=meta.self_url, rel="self", type=None)
+        if self.for_atom:
+            for rel, href in _feed_links(meta):
+                fg.link(href=href, rel=rel)
+        fg.link(href=meta.html_url, rel="alternate", type="text/html")
 
+    def add_root_elements(self, root: etree._Element) -> None:
+        if not self.for_atom:  # Atom has these as feedgen links already
+            for rel, href in _feed_links(self.meta):
+                sub(root, f"{{{ATOM_NS}}}link", rel=rel, href=href)
+        if self.meta.is_archive:
+            sub(root, f"{{{HISTORY_NS}}}archive")
+        _webfeeds(root, self.meta)
 
-def _add_entry(fg: FeedGenerator, item: Item, for_atom: bool) -> FeedEntry:
-    article = item.article
-    fe = fg.add_entry(order="append")
-    fe.id(item.guid)
-    fe.guid(item.guid, permalink=False)
-    fe.title(article.title)
-    fe.link(href=item.url, rel="alternate", type="text/html")
-    published = feed_time(article.published)
-    fe.published(published)
-    fe.updated(published)
-    if for_atom:
-        fe.summary(article.lead)  # Atom text: the reader escapes it
-    else:
-        fe.description(escape(article.lead))  # RSS description is HTML to every reader
-    fe.content(content_html(item), type="html")
-    fe.category(term=article.rubric, scheme=item.rubric_url or None)
-    if not for_atom:
-        # feedgen 1.0 writes Atom enclosures as bare links, so only RSS gets them here.
-        fe.enclosure(item.photo_url, str(item.photo.size), item.photo.mime_type)
-    else:
-        fe.author({"name": item.author})
-    hooks: _Hooks = fe.hooks  # type: ignore[attr-defined]
+    def add_item_fields(self, fe: FeedEntry, item: Item) -> None:
+        article = item.article
+        fe.id(item.guid)
+        fe.guid(item.guid, permalink=False)
+        fe.title(article.title)
+        fe.link(href=item.url, rel="alternate", type="text/html")
+        published = feed_time(article.published)
+        fe.published(published)
+        fe.updated(published)
+        if self.for_atom:
+            fe.summary(article.lead)  # Atom text: the reader escapes it
+        else:
+            fe.description(escape(article.lead))  # RSS description is HTML to every reader
+        fe.content(content_html(item), type="html")
+        fe.category(term=article.rubric, scheme=item.rubric_url or None)
+        if not self.for_atom:
+            # feedgen 1.0 writes Atom enclosures as bare links, so only RSS gets them here.
+            fe.enclosure(item.photo_url, str(item.photo.size), item.photo.mime_type)
+        else:
+            fe.author({"name": item.author})
 
-    def rss_item(element: etree._Element) -> None:
-        _sub(element, f"{{{DC_NS}}}creator", item.author)
+    def add_item_elements(self, element: etree._Element, item: Item) -> None:
+        if self.for_atom:
+            # feedgen builds Atom elements without a namespace; ours must match.
+            sub(element, "link", rel="enclosure", href=item.photo_url,
+                type=item.photo.mime_type, length=str(item.photo.size))
+        else:
+            sub(element, f"{{{DC_NS}}}creator", item.author)
         _media(element, item)
-
-    def atom_entry(element: etree._Element) -> None:
-        # feedgen builds Atom elements without a namespace; ours must match.
-        _sub(element, "link", rel="enclosure", href=item.photo_url,
-             type=item.photo.mime_type, length=str(item.photo.size))
-        _media(element, item)
-
-    hooks.rss.append(rss_item)
-    hooks.atom.append(atom_entry)
-    return fe
 
 
 # -- the three formats -----------------------------------------------------------
@@ -251,14 +316,12 @@ def _add_entry(fg: FeedGenerator, item: Item, for_atom: bool) -> FeedEntry:
 
 def render_rss(meta: FeedMeta, items: Sequence[Item]) -> bytes:
     """RSS 2.0 with content:encoded, Media RSS and atom:link self."""
-    fg = _generator(meta, items, for_atom=False)
-    return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)  # type: ignore[no-any-return]
+    return MainFeed(meta, for_atom=False).render(items)
 
 
 def render_atom(meta: FeedMeta, items: Sequence[Item]) -> bytes:
     """Atom (RFC 4287) with enclosure links that keep rel, type and length."""
-    fg = _generator(meta, items, for_atom=True)
-    return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)  # type: ignore[no-any-return]
+    return MainFeed(meta, for_atom=True).render(items)
 
 
 def json_item(item: Item) -> dict[str, object]:
