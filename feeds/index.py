@@ -22,6 +22,17 @@ log = logging.getLogger("feeds.index")
 
 # Bump when parsing rules change, so cached parse results are thrown away.
 INDEX_VERSION = 3
+# Only these mean the file itself is bad; a full disk, a read-only folder or an I/O
+# error says nothing about the file, which is then left alone.
+_DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
+def damaged(exc: sqlite3.Error) -> bool:
+    """Whether SQLite says the file is not a sound database (rather than the disk failing)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:  # raised by the sqlite3 module itself: a closed or misused handle
+        return False
+    return code & 0xFF in _DAMAGED
 
 
 class ArticleRow(NamedTuple):
@@ -59,6 +70,7 @@ class ArticleIndex:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
+        self._lock_warned = False
         self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -66,15 +78,23 @@ class ArticleIndex:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 return self._connect(str(self.path))
-            except sqlite3.DatabaseError as exc:
+            except sqlite3.Error as exc:
+                if not damaged(exc):
+                    return self._in_memory(exc)
                 log.warning("index %s is unreadable (%s); rebuilding it", self.path, exc)
                 self._remove_files()
                 try:
                     return self._connect(str(self.path))
-                except sqlite3.DatabaseError as exc2:
-                    log.warning("index %s cannot be written (%s); kept in memory", self.path, exc2)
+                except sqlite3.Error as exc2:
+                    return self._in_memory(exc2)
             except OSError as exc:
-                log.warning("index folder %s unusable (%s); kept in memory", self.path, exc)
+                return self._in_memory(exc)
+        return self._connect(":memory:")
+
+    def _in_memory(self, exc: Exception) -> sqlite3.Connection:
+        """Go on without the file (full disk, read-only folder): this process parses alone."""
+        log.warning("index %s cannot be used (%s); this process keeps its index in memory"
+                    " until restarted, the file is left as it is", self.path, exc)
         self.path = None
         return self._connect(":memory:")
 
@@ -110,15 +130,18 @@ class ArticleIndex:
         return db
 
     def _guard(self, action: Callable[[], Any]) -> Any:
+        """Run action; a damaged file is rebuilt, a failing disk leaves it for memory."""
         try:
             return action()
-        except sqlite3.DatabaseError as exc:
-            log.warning("index %s failed (%s); rebuilding it", self.path, exc)
+        except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 self.db.close()
-            if self.path is not None:
+            if self.path is None or not damaged(exc):
+                self.db = self._in_memory(exc)
+            else:
+                log.warning("index %s failed (%s); rebuilding it", self.path, exc)
                 self._remove_files()
-            self.db = self._open()
+                self.db = self._open()
             return action()
 
     def all_articles(self) -> dict[str, ArticleRow]:
@@ -160,10 +183,18 @@ class ArticleIndex:
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
         """Hold the parse lock so only one worker parses a large batch."""
-        if self.path is None:
+        try:
+            lock = None if self.path is None else open(f"{self.path}.lock", "a")  # noqa: SIM115
+        except OSError as exc:  # a full disk, a folder in its place: parse without turns
+            if not self._lock_warned:
+                log.warning("index lock %s.lock cannot be opened (%s); workers parse"
+                            " without taking turns", self.path, exc)
+                self._lock_warned = True
+            lock = None
+        if lock is None:
             yield
             return
-        with open(f"{self.path}.lock", "a") as lock:
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield
