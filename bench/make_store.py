@@ -3,7 +3,7 @@
     python bench/make_store.py OUTDIR --articles N [--photo-every K] [--seed S]
                                [--end 2026-11-20]
 
-Writes N articles in the newsroom's export layout (see ARTICLE_STORE.md and the seed
+Writes N articles in the newsroom's export layout (see README.md, "The store", and the seed
 article) to ``OUTDIR/YYYY/MM/DD/ID.txt``, spread evenly backwards over the ten years that
 end on ``--end``: several a day, at distinct minutes between 07:00 and 22:59 Minsk time
 while there are enough minutes (that window also keeps clear of the pre-2011 summer-time

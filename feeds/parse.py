@@ -1,7 +1,7 @@
 """Article text -> Article: find the date line, then read rubric, title, body and credit.
 
 Pure functions only; ``store.py`` reads the bytes and hands them to ``decode_article``.
-The layout is described in ARTICLE_STORE.md (see the seed in ``tests/fixtures``).
+The layout is described in README.md, "The store" (see the seed in ``tests/fixtures``).
 """
 
 from __future__ import annotations

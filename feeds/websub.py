@@ -76,9 +76,23 @@ class HubNotifier:
         self._pending: set[tuple[str, str]] = set()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._stopped = False
 
     def start(self) -> None:
         self.store.add_scan_listener(self.on_scan)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the ping thread, dropping pings not yet sent, and give up the WebSub lock."""
+        with self._wake:
+            self._stopped = True
+            self._wake.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        if self._lock_file is not None:
+            with contextlib.suppress(OSError):
+                self._lock_file.close()
+            self._lock_file = None
 
     def _is_leader(self) -> bool:
         """Hold the WebSub lock: the first process to take it pings for all."""
@@ -104,7 +118,7 @@ class HubNotifier:
 
     def on_scan(self, snapshot: Snapshot) -> None:
         """Compare what every feed shows with the last scan; queue pings for changes."""
-        if not self._is_leader():
+        if self._stopped or not self._is_leader():
             return
         current = feed_fingerprints(snapshot, time.time(), self.limit)
         previous, self._last = self._last, current
@@ -119,6 +133,8 @@ class HubNotifier:
 
     def _enqueue(self, hub: str, url: str, attempt: int, due: float) -> None:
         with self._wake:
+            if self._stopped:
+                return
             if attempt == 0 and (hub, url) in self._pending:
                 return  # already on its way: one ping covers both changes
             self._pending.add((hub, url))
@@ -132,9 +148,12 @@ class HubNotifier:
     def _run(self) -> None:
         while True:
             with self._wake:
-                while not self._queue or self._queue[0][0] > time.monotonic():
+                while not self._stopped and (not self._queue
+                                             or self._queue[0][0] > time.monotonic()):
                     timeout = self._queue[0][0] - time.monotonic() if self._queue else None
                     self._wake.wait(timeout)
+                if self._stopped:
+                    return
                 _, attempt, hub, url = heapq.heappop(self._queue)
                 self._pending.discard((hub, url))
             self._deliver(hub, url, attempt)
@@ -154,9 +173,3 @@ class HubNotifier:
             self._enqueue(hub, url, attempt + 1, time.monotonic() + delay)
         else:
             log.error("websub: giving up on %s for %s (%s)", hub, url, error)
-
-    def close(self) -> None:
-        if self._lock_file is not None:
-            with contextlib.suppress(OSError):
-                self._lock_file.close()
-            self._lock_file = None

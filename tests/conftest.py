@@ -7,18 +7,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from feeds.config import Settings
-from feeds.web import create_app
+from tests.appkit import make_app
 from tests.storekit import tiny_store
-
-BASE = "http://feeds.test"
-
-
-def make_app(content: Path, cache: Path, **overrides: object) -> Flask:
-    """The app over a store; files count at once (settle_time=0) unless a test says otherwise."""
-    overrides.setdefault("settle_time", 0.0)
-    settings = Settings(content_dir=content, cache_dir=cache, base_url=BASE, **overrides)  # type: ignore[arg-type]
-    return create_app({"SETTINGS": settings, "WATCH": False, "TESTING": True})
 
 
 @pytest.fixture
@@ -28,7 +18,9 @@ def store_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def app(store_dir: Path, tmp_path: Path) -> Iterator[Flask]:
-    yield make_app(store_dir, tmp_path / "cache")
+    made = make_app(store_dir, tmp_path / "cache")
+    yield made
+    made.extensions["feeds"].store.stop()
 
 
 @pytest.fixture
@@ -39,10 +31,6 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
-
-
-def refresh(app: Flask) -> None:
-    app.extensions["feeds"].store.refresh()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

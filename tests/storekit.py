@@ -95,31 +95,6 @@ def appears_within(snapshot_of: Callable[[], Snapshot], article_id: str,
     return True
 
 
-def build_tiny_store(root: Path) -> Path:
-    """The fixed store behind the golden files: the seed plus three articles.
-
-    Its output is committed as tests/fixtures/tiny; tests copy that folder.
-    """
-    root.mkdir(parents=True, exist_ok=True)
-    write(root, f"{SEED_ID}.txt", SEED_TEXT)
-    write(root, f"{SEED_ID}.jpg", image_bytes("JPEG", (80, 50)))
-    write_article(root, "001_sport", "Спорт", "1 марта 2025, 18:45",
-                  "Минское «Динамо» & <b>победило</b>",
-                  ["Матч закончился со счетом 3:1 <script>alert(1)</script>.",
-                   "Следующая игра ]]> пройдет в субботу."],
-                  photo=image_bytes("PNG", (40, 40), (200, 30, 30)), photo_ext="jpg")
-    write_article(root, "002_culture", "Культура", "15 июля 2009, 12:00",
-                  "Фестиваль в Витебске", ["Открылся фестиваль.", "Он продлится неделю."],
-                  folder="2009/07")
-    write_article(root, "003_science", "Наука", "2 марта 2025, 09:15",
-                  "Ученые представили новый сплав", ["Сплав легче алюминия."],
-                  photo=image_bytes("WEBP", (30, 20)), photo_ext="webp")
-    write(root, "_default.png", image_bytes("PNG", (32, 32), (15, 107, 58)))
-    write(root, "README.md", "Not an article.\n")
-    write(root, ".draft.txt", "Черновик\n")
-    return root
-
-
 def tiny_store(root: Path) -> Path:
     """Copy the committed tiny store (photos included) to root."""
     shutil.copytree(FIXTURES / "tiny", root)

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from lxml import etree
 
 from feeds.parse import MINSK
-from tests.conftest import BASE, make_app, refresh
+from tests.appkit import BASE, make_app, refresh
 from tests.storekit import date_ago, image_bytes, write_article
 
 YANDEX = "http://news.yandex.ru"

@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 from lxml import etree
 
-from tests.conftest import BASE, make_app
+from tests.appkit import BASE, make_app
 from tests.storekit import date_line, write_article
 
 NS = {"atom": "http://www.w3.org/2005/Atom", "fh": "http://purl.org/syndication/history/1.0"}

@@ -9,7 +9,7 @@ import feedparser
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import make_app
+from tests.appkit import make_app
 from tests.storekit import SEED_TEXT, article_text, image_bytes, write, write_article
 
 CHROME = "Все новости\nОбщество\n"

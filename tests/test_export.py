@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 
 from feeds.export import CHANGES, MANIFEST, STATE_DIR, file_for
-from tests.conftest import BASE, make_app
+from tests.appkit import BASE, make_app
 from tests.storekit import image_bytes, tiny_store, write, write_article
 
 ROOT = Path(__file__).resolve().parent.parent

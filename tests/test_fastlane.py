@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import refresh
+from tests.appkit import refresh
 from tests.storekit import write_article
 
 VARIANTS = [

@@ -15,7 +15,7 @@ from feeds.health import health_report
 from feeds.index import index_file_for
 from feeds.snapshot import Snapshot
 from feeds.store import Store
-from tests.conftest import make_app
+from tests.appkit import make_app
 from tests.storekit import date_line, write, write_article
 
 

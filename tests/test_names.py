@@ -9,7 +9,7 @@ import feedparser
 
 from feeds.index import index_file_for
 from feeds.store import Store
-from tests.conftest import make_app
+from tests.appkit import make_app
 from tests.storekit import image_bytes, write_article
 
 CP1251_FOLDER = "Новости".encode("cp1251")  # not UTF-8: a folder from a Windows desk

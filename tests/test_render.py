@@ -14,7 +14,7 @@ from lxml import etree
 from feeds.model import Article, Entry, Photo
 from feeds.parse import MINSK
 from feeds.render import FeedMeta, Item, render_atom, render_json, render_rss
-from tests.conftest import BASE
+from tests.appkit import BASE
 from tests.storekit import SEED_ID
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from feeds.index import index_file_for
 from feeds.store import _RECENT_FILES, Store
-from tests.conftest import make_app
+from tests.appkit import make_app
 from tests.storekit import appears_within, article_text, image_bytes, write, write_article
 
 TEXT = article_text("Общество", "3 марта 2025, 10:00", "Новость", ["Абзац."] * 5)

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from lxml import etree
 
 from feeds import sitemaps
-from tests.conftest import BASE, make_app
+from tests.appkit import BASE, make_app
 from tests.storekit import SEED_ID, date_ago, image_bytes, write_article
 
 SCHEMAS = Path(__file__).parent / "schema"

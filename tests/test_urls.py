@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from feeds import urls
 from feeds.model import Entry
 from feeds.parse import MINSK
-from tests.conftest import BASE
+from tests.appkit import BASE
 
 
 def test_path_shapes() -> None:

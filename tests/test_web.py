@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from feeds.model import FeedRequest
-from tests.conftest import BASE, make_app, refresh
+from tests.appkit import BASE, make_app, refresh
 from tests.storekit import SEED_ID, write_article
 
 

@@ -11,6 +11,9 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from feeds.store import Store
+from feeds.urls import Urls
+from feeds.websub import HubNotifier
 from tests.serverkit import running_server
 from tests.storekit import tiny_store, write_article
 
@@ -79,3 +82,32 @@ def test_hub_is_pinged_once_per_change_with_retries(hub: Hub, tmp_path: Path) ->
         time.sleep(2)  # no second round for the same change, from any worker
         assert sorted(url for _, url in hub.pings) == sorted(expected)
         assert {mode for mode, _ in hub.pings} == {"publish"}
+
+
+def test_notifier_pings_changed_feeds_and_stops(tmp_path: Path) -> None:
+    """In-process: a change queues one ping per feed URL; stop ends the thread."""
+    root = tiny_store(tmp_path / "store")
+    store = Store(root, None)
+    store.refresh()
+    sent: list[str] = []
+
+    def send(hub: str, url: str) -> int:
+        sent.append(url)
+        return 204
+
+    notifier = HubNotifier(store, "http://x.test", ("http://hub.test/",), 50, None, send=send)
+    notifier.on_scan(store.snapshot)  # the first look
+    write_article(root, "push2", "Спорт", "5 марта 2025, 10:00", "Новость")
+    store.refresh()
+    notifier.on_scan(store.snapshot)
+    wait_for(lambda: len(sent) == 10, 5)
+    assert set(sent) == set(Urls("http://x.test").feeds_of("all")
+                            + Urls("http://x.test").feeds_of("sport"))
+    thread = notifier._thread
+    assert thread is not None and thread.is_alive()
+    notifier.stop()
+    assert not thread.is_alive()
+    write_article(root, "push3", "Спорт", "5 марта 2025, 11:00", "Ещё")
+    store.refresh()
+    notifier.on_scan(store.snapshot)  # stopped: nothing more is queued
+    assert len(sent) == 10 and notifier._queue == []
