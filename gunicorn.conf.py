@@ -1,14 +1,25 @@
 """Production settings for `gunicorn app:app` (read automatically from this folder)."""
 
+import glob
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 
 from gunicorn.glogging import Logger
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from feeds import logs
 from feeds.startup import exit_if_unusable, startup_settings
+
+# /metrics sums every worker's counters through files in this folder; it must be
+# set before any worker imports prometheus_client. A folder we make, we remove.
+_metrics_dir_given = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+    prefix="feeds-metrics-")
+os.makedirs(_metrics_dir, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
 
 # A bad FEEDS_* value or an unusable store stops the master here with one line,
 # before any worker starts (app.py does the same when this file is not read).
@@ -38,3 +49,21 @@ class FeedsLogger(Logger):
 
 
 logger_class = FeedsLogger
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """Counters of an earlier run must not be added to this one's."""
+    for leftover in glob.glob(os.path.join(_metrics_dir, "*.db")):
+        os.remove(leftover)
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """A worker that is gone: its live gauges stop counting (its counters stay summed)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, _metrics_dir)
+
+
+def on_exit(server):  # type: ignore[no-untyped-def]
+    if not _metrics_dir_given:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

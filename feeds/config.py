@@ -20,6 +20,7 @@ KNOWN = (
     "FEEDS_CONTENT_DIR", "FEEDS_BASE_URL", "FEEDS_SITE_TITLE", "FEEDS_LIMIT",
     "FEEDS_ARTICLE_URL", "FEEDS_MAX_AGE", "FEEDS_CACHE_DIR", "FEEDS_WEBSUB_HUBS",
     "FEEDS_ARCHIVE_PAGE_SIZE", "FEEDS_REFRESH_INTERVAL", "FEEDS_LOG_FORMAT",
+    "FEEDS_ADMIN_TOKEN",
 )
 
 
@@ -97,6 +98,8 @@ class Settings:
     refresh_interval: float = 1.0  # seconds between store scans
     log_format: str = "text"  # or "json": one object per line
     settle_time: float = 1.0  # seconds a new or changed file must stay unchanged
+    # The secret for /metrics and /stats; None keeps those pages off (404).
+    admin_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -129,4 +132,5 @@ class Settings:
             refresh_interval=_float(env, "FEEDS_REFRESH_INTERVAL", 1.0),
             log_format=log_format,
             settle_time=_float(env, "FEEDS_SETTLE_TIME", 1.0, allow_zero=True),
+            admin_token=env.get("FEEDS_ADMIN_TOKEN", "").strip() or None,
         )

@@ -38,13 +38,11 @@ from .urls import (
     FAVICON_RULE,
     NEWS_SITEMAP_RULE,
     PAGES_SITEMAP_RULE,
+    PRIVATE_PATHS,
     ROBOTS_RULE,
     SITEMAP_RULE,
     articles_sitemap_path,
 )
-
-# Pages for the staff only: crawlers are asked to stay away (they get 404 anyway).
-PRIVATE_PATHS = ("/metrics", "/stats")
 
 
 def _articles_listed(snapshot: Snapshot, now: float) -> tuple[Entry, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from datetime import datetime
 from werkzeug.http import http_date
 
 from .http import Rendered, accepts_gzip, is_current, not_modified_headers, representation
+from .metrics import REQUESTS_KEPT, RawSeen
 from .store import Store
 
 StartResponse = Callable[..., object]
@@ -57,6 +59,8 @@ class FastLane:
         self._stamp: tuple[int, int] = (-1, -1)
         self._bytes = 0
         self._lock = threading.Lock()
+        # Answered requests, drained by feeds.metrics (bounded: the oldest go first).
+        self.seen: deque[RawSeen] = deque(maxlen=REQUESTS_KEPT)
 
     def stamp(self) -> tuple[int, int]:
         """The store version: the scan generation and how many embargoes still hold."""
@@ -105,9 +109,14 @@ class FastLane:
             if answer is not None and answer.stamp == self.stamp():
                 # Werkzeug's conditional responses carry a Date; so do ours.
                 date = ("Date", http_date(time.time()))
-                if is_current(environ.get("HTTP_IF_NONE_MATCH"),
-                              environ.get("HTTP_IF_MODIFIED_SINCE"), answer.etag,
-                              answer.last_modified):
+                current = is_current(environ.get("HTTP_IF_NONE_MATCH"),
+                                     environ.get("HTTP_IF_MODIFIED_SINCE"), answer.etag,
+                                     answer.last_modified)
+                # One append for metrics and subscriber counts; a thread does the rest.
+                self.seen.append((True, environ.get("PATH_INFO", ""), 304 if current else 200,
+                                  environ.get("HTTP_USER_AGENT"), environ.get("REMOTE_ADDR"),
+                                  environ.get("HTTP_X_FORWARDED_FOR")))
+                if current:
                     start_response("304 NOT MODIFIED", [*answer.not_modified_headers, date])
                     return [b""]
                 start_response("200 OK", [*answer.ok_headers, date])

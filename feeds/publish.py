@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from .filters import matching
 from .flavours import FLAVOURS
 from .formats import FORMATS
 from .http import Rendered
+from .metrics import observe_render
 from .model import Entry, FeedRequest, NotFound
 from .parse import MINSK
 from .render import FeedMeta, Item
@@ -74,7 +76,9 @@ class Publisher:
             if found is not None:
                 self._cache.move_to_end(key)
                 return found
+        started = time.perf_counter()
         rendered = build()
+        observe_render(str(key[0]), time.perf_counter() - started)
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = rendered

@@ -33,6 +33,9 @@ SITEMAP_RULE = "/sitemap.xml"  # the sitemap index
 NEWS_SITEMAP_RULE = "/sitemap-news.xml"
 PAGES_SITEMAP_RULE = "/sitemaps/pages.xml"
 ARTICLES_SITEMAP_RULE = "/sitemaps/articles-<int:page>.xml"
+METRICS_RULE = "/metrics"  # private: FEEDS_ADMIN_TOKEN
+STATS_RULE = "/stats"  # private: subscriber statistics
+PRIVATE_PATHS = (METRICS_RULE, STATS_RULE)
 
 ARTICLE_EXTENSION = "html"
 LISTING_PAGE_SIZE = 30  # articles on a front or rubric page and on each older page

@@ -11,7 +11,7 @@ from flask import Flask, Response, current_app, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from . import cli, crawlers, errorpages, feedviews, health, logs, pages
+from . import admin, cli, crawlers, errorpages, feedviews, health, logs, pages
 from .config import Settings, unknown_settings
 from .fastlane import FastLane
 from .guard import check_root
@@ -42,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     pages.init_app(app)
     health.init_app(app)
     crawlers.init_app(app)
+    admin.init_app(app)
     cli.init_app(app, create_app)
     return app
 
