@@ -10,21 +10,19 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from .export import Changes, Exporter
 from .parse import MINSK
 from .snapshot import Snapshot
+from .store import Store
 from .urls import site_paths
 
 AppFactory = Callable[[Mapping[str, Any] | None], Flask]
-
-if TYPE_CHECKING:
-    from .export import Changes
-    from .store import Store
 
 
 def store_refusal(store: Store, allow_empty: bool = False) -> str | None:
@@ -97,8 +95,6 @@ def build_command(outdir: Path, base_url: str | None, watch: bool, allow_empty: 
     export wrote and no longer produces are removed. OUTDIR/.feeds-build/ holds
     the manifest and the list of files the last run added, changed and removed.
     """
-    from .export import Exporter
-
     settings = current_app.extensions["feeds"].settings
     base = (base_url or settings.base_url or "").rstrip("/")
     if not base.startswith(("http://", "https://")):

@@ -26,11 +26,16 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote
 
+import click
 from flask import Flask
 
 from . import urls
+from .flavours import FLAVOURS
+from .formats import FORMATS
 from .http import compress, strong_etag
-from .model import Entry, Photo
+from .model import Entry, FeedRequest, Photo
+from .pages import FRONT_PAGE_SIZE
+from .sitemaps import NEWS_DAYS, NEWS_MAX_URLS, page_count, page_slice
 
 STATE_DIR = ".feeds-build"  # inside the export folder; never served (see README)
 MANIFEST = "manifest.json"
@@ -139,11 +144,6 @@ def plan(app: Flask, signer: Signer, now: float) -> dict[str, Planned]:
     changes exactly when the document's rendering would. The paths are the ones
     urls.site_paths lists (a test holds the two together).
     """
-    from .flavours import FLAVOURS
-    from .formats import FORMATS
-    from .pages import FRONT_PAGE_SIZE
-    from .publish import FeedRequest
-
     state = app.extensions["feeds"]
     snapshot, publisher, settings = state.store.snapshot, state.publisher, state.settings
     size = settings.archive_page_size
@@ -207,8 +207,6 @@ def plan(app: Flask, signer: Signer, now: float) -> dict[str, Planned]:
 def _plan_crawler_files(app: Flask, signer: Signer, every: Sequence[Entry], slugs: list[str],
                         rubric_list: str, now: float, put: Callable[..., None]) -> None:
     """robots.txt, the icon and the sitemaps (crawlers.py), as urls.crawler_paths lists."""
-    from .sitemaps import NEWS_DAYS, NEWS_MAX_URLS, page_count, page_slice
-
     snapshot = app.extensions["feeds"].store.snapshot
     local = not app.extensions["feeds"].settings.article_url
     favicon = Path(app.static_folder or "") / "favicon.ico"
@@ -357,8 +355,6 @@ class Exporter:
 
     def _produce(self, todo: Sequence[str], wanted: dict[str, Planned], changes: Changes,
                  progress: bool) -> None:
-        import click
-
         bar = click.progressbar(todo, label=f"Building {self.outdir}", file=None,
                                 show_pos=True) if progress else contextlib.nullcontext(todo)
         with bar as paths:
