@@ -11,7 +11,7 @@ import hashlib
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -21,7 +21,17 @@ from .names import db_key, from_db_key
 log = logging.getLogger("feeds.index")
 
 # Bump when parsing rules change, so cached parse results are thrown away.
-INDEX_VERSION = 3
+INDEX_VERSION = 4
+# Search row ids: published second * ROWID_SLOTS + a free slot within that second.
+ROWID_SLOTS = 1_000_000
+
+# The full-text index of every parsed article (see search.py): a row id that sorts
+# by publish time, and a table from file path to that row id.
+_SEARCH_TABLES = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(title, body, tags,"
+    " tokenize='unicode61 remove_diacritics 0')",
+    "CREATE TABLE IF NOT EXISTS search_docs (path TEXT PRIMARY KEY, docid INTEGER UNIQUE)",
+)
 # Only these mean the file itself is bad; a full disk, a read-only folder or an I/O
 # error says nothing about the file, which is then left alone.
 _DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
@@ -115,6 +125,8 @@ class ArticleIndex:
         if stored != (str(INDEX_VERSION),):
             db.execute("DROP TABLE IF EXISTS articles")
             db.execute("DROP TABLE IF EXISTS photos")
+            db.execute("DROP TABLE IF EXISTS search")
+            db.execute("DROP TABLE IF EXISTS search_docs")
         db.execute(
             "CREATE TABLE IF NOT EXISTS articles (path TEXT PRIMARY KEY, size INT, mtime INT,"
             " id TEXT, rubric TEXT, published REAL, title TEXT,"
@@ -124,9 +136,12 @@ class ArticleIndex:
             "CREATE TABLE IF NOT EXISTS photos (path TEXT PRIMARY KEY, size INT, mtime INT,"
             " mime TEXT, width INT, height INT, reason TEXT)"
         )
+        for sql in _SEARCH_TABLES:
+            db.execute(sql)
         db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (str(INDEX_VERSION),))
         # Reading every table once proves the file is a sound database.
         db.execute("SELECT count(*) FROM articles").fetchone()
+        db.execute("SELECT count(*) FROM search_docs").fetchone()
         return db
 
     def _guard(self, action: Callable[[], Any]) -> Any:
@@ -164,10 +179,45 @@ class ArticleIndex:
     def _fetch(self, query: str, params: list[str]) -> list[tuple]:
         return self.db.execute(query, params).fetchall()
 
-    def save_articles(self, rows: list[ArticleRow]) -> None:
+    def save_articles(self, rows: list[ArticleRow],
+                      documents: Mapping[str, tuple[str, str, str]] | None = None) -> None:
+        """Store parse rows; documents (path -> search columns) replace those files'
+        search rows in the same transaction, and a path without one leaves search."""
         if rows:
-            sql = "INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)"
-            self._guard(lambda: self._write(sql, rows))
+            self._guard(lambda: self._save_articles(rows, documents or {}))
+
+    def _save_articles(self, rows: list[ArticleRow],
+                       documents: Mapping[str, tuple[str, str, str]]) -> None:
+        keyed = [row._replace(path=db_key(row.path)) for row in rows]
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany("INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)",
+                                keyed)
+            self._unindex([row.path for row in keyed])
+            for row, key in zip(rows, keyed, strict=True):
+                columns = documents.get(row.path)
+                if columns is not None and row.published is not None:
+                    self._add_document(key.path, row.published, columns)
+
+    def _add_document(self, path: str, published: float, columns: tuple[str, str, str]) -> None:
+        base = int(published) * ROWID_SLOTS
+        top = self.db.execute("SELECT max(docid) FROM search_docs WHERE docid BETWEEN ? AND ?",
+                              (base, base + ROWID_SLOTS - 1)).fetchone()[0]
+        docid = base if top is None else top + 1
+        if docid >= base + ROWID_SLOTS:
+            log.warning("%s: over %d articles in one second; not searchable", path, ROWID_SLOTS)
+            return
+        self.db.execute("INSERT INTO search_docs VALUES (?, ?)", (path, docid))
+        self.db.execute("INSERT INTO search (rowid, title, body, tags) VALUES (?, ?, ?, ?)",
+                        (docid, *columns))
+
+    def _unindex(self, paths: Sequence[str]) -> None:
+        for path in paths:
+            found = self.db.execute("SELECT docid FROM search_docs WHERE path=?",
+                                    (path,)).fetchone()
+            if found is not None:
+                self.db.execute("DELETE FROM search WHERE rowid=?", found)
+                self.db.execute("DELETE FROM search_docs WHERE path=?", (path,))
 
     def save_photos(self, rows: list[PhotoRow]) -> None:
         if rows:
@@ -179,6 +229,18 @@ class ArticleIndex:
         with self.db:
             self.db.execute("BEGIN")
             self.db.executemany(sql, keyed)
+
+    def forget(self, paths: Sequence[str]) -> None:
+        """Files that left the store leave the index and the search with them."""
+        if paths:
+            self._guard(lambda: self._forget(paths))
+
+    def _forget(self, paths: Sequence[str]) -> None:
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            keys = [db_key(path) for path in paths]
+            self.db.executemany("DELETE FROM articles WHERE path=?", [(k,) for k in keys])
+            self._unindex(keys)
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:

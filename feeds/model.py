@@ -93,6 +93,30 @@ class InvalidQuery(ValueError):
     """A query parameter is malformed; the message says which and why."""
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class Term:
+    """One word or quoted phrase of a search, folded (search.parse_query makes them)."""
+
+    words: tuple[str, ...]
+    phrase: bool = False
+    prefix: str | None = None  # a stem matched as a prefix; None: the words match exactly
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A parsed search: all of `include`, none of `exclude`; sorted, so equal searches
+    make equal cache keys."""
+
+    include: tuple[Term, ...] = ()
+    exclude: tuple[Term, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.include or self.exclude)
+
+
+NO_QUERY = Query()
+
+
 @dataclass(frozen=True, slots=True)
 class FeedRequest:
     """What a client asked for; also the cache key's first half."""
@@ -101,14 +125,13 @@ class FeedRequest:
     fmt: str  # a format's extension: rss, atom or json
     limit: int
     page: int | None = None  # an archive page, counted from the oldest entry
-    words: tuple[str, ...] = ()  # ?q=, folded (filters.fold), sorted, unique
-    exclude: tuple[str, ...] = ()  # ?exclude=, likewise
+    query: Query = NO_QUERY  # ?q= and ?exclude=
     since: float | None = None  # ?since=, Unix time
     flavour: str = ""  # "yandex" or "dzen": an aggregator's own RSS profile
 
     @property
     def filtered(self) -> bool:
-        return bool(self.words or self.exclude or self.since is not None)
+        return bool(self.query or self.since is not None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -24,6 +25,7 @@ from .metrics import observe_render
 from .model import Entry, FeedRequest, NotFound
 from .parse import MINSK
 from .render import FeedMeta, Item
+from .search import Searcher
 from .snapshot import Snapshot
 from .store import Store
 from .urls import Urls
@@ -64,6 +66,7 @@ class Publisher:
         self._cache_bytes = 0
         self._lock = threading.Lock()
         self._selections: OrderedDict[tuple, list[Entry]] = OrderedDict()
+        self.searcher = Searcher(store.index)
         # Recent versions of each subscription document, for RFC 3229 delta requests.
         self._versions: dict[tuple, OrderedDict[str, tuple[tuple[str, str], ...]]] = {}
 
@@ -115,24 +118,24 @@ class Publisher:
         """The entries of a subscription document, filters applied, newest first."""
         slug = None if request.name == "all" else request.name
         if not request.filtered:
-            return self.select_from(snapshot.released(slug, now), request)
-        # Filtering reads article bodies: remember the answer for this store version.
+            return list(snapshot.released(slug, now)[: request.limit])
+        # A search costs milliseconds: remember the answer for this store version.
         key = (request, snapshot.generation, snapshot.embargoed_count(slug, now))
         with self._lock:
             found = self._selections.get(key)
         if found is None:
-            found = self.select_from(snapshot.released(slug, now), request)
+            found = matching(self.searcher, snapshot, request, slug, now)
             with self._lock:
                 self._selections[key] = found
                 while len(self._selections) > 64:
                     self._selections.popitem(last=False)
         return found
 
-    def select_from(self, entries: Sequence[Entry], request: FeedRequest) -> list[Entry]:
-        """The first request.limit entries that pass the request's filters."""
-        if not request.filtered:
-            return list(entries[: request.limit])
-        return matching(self.store.article, entries, request, request.limit)
+    @staticmethod
+    def select_from(entries: Sequence[Entry], request: FeedRequest) -> list[Entry]:
+        """The first request.limit entries of an unfiltered request."""
+        assert not request.filtered, "filtered requests go through select()"
+        return list(entries[: request.limit])
 
     # -- feeds ----------------------------------------------------------------------
 
@@ -254,9 +257,13 @@ class Publisher:
         flavour = FLAVOURS[request.flavour]
         slug = None if request.name == "all" else request.name
         oldest = now - flavour.days * 86400
-        recent = [e for e in snapshot.released(slug, now)[: flavour.max_items]
-                  if e.timestamp >= oldest]
-        return self.select_from(recent, request)
+        if request.filtered:
+            # A filtered flavour searches the flavour's whole window, newest first.
+            since = oldest if request.since is None else max(oldest, request.since)
+            return self.select(snapshot, replace(
+                request, since=since, limit=min(request.limit, flavour.max_items)), now)
+        newest = snapshot.released(slug, now)[: min(request.limit, flavour.max_items)]
+        return [e for e in newest if e.timestamp >= oldest]
 
     def _render_capped(self, render: Callable[[Sequence[Item]], bytes], items: list[Item],
                        max_bytes: int, media_type: str, modified: datetime,

@@ -16,17 +16,16 @@ from flask.typing import ResponseReturnValue
 
 from .config import Settings
 from .fastlane import FastLane
-from .filters import fold
 from .flavours import FLAVOURS
 from .http import Rendered, accepts_gzip, representation
-from .model import Entry, FeedRequest, InvalidQuery, NotFound
+from .model import Entry, FeedRequest, InvalidQuery, NotFound, Query
 from .parse import MINSK
 from .publish import Publisher, last_modified
+from .search import parse_query
 from .store import Store
 from .urls import Urls, split_filename
 
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
-_MAX_WORDS_LENGTH = 200
 
 
 @dataclass
@@ -77,12 +76,14 @@ def query_limit(default: int) -> int:
     return int(raw)
 
 
-def _words(name: str) -> tuple[str, ...]:
-    """The words of ?q= or ?exclude=, folded once: ?q=Ёлка and ?q=елка are one request."""
-    raw = request.args.get(name, "")
-    if len(raw) > _MAX_WORDS_LENGTH:
-        raise InvalidQuery(f"{name} is longer than {_MAX_WORDS_LENGTH} characters")
-    return tuple(sorted({fold(word) for word in raw.split() if word}))
+def search_query() -> Query:
+    """?q= and ?exclude= parsed once; text without a single word is an InvalidQuery."""
+    raw, exclude = request.args.get("q", ""), request.args.get("exclude", "")
+    query = parse_query(raw, exclude)
+    if (raw.strip() and not query.include and not query.exclude) or (
+            exclude.strip() and not query.exclude):
+        raise InvalidQuery("the search has no words to look for")
+    return query
 
 
 def _since() -> float | None:
@@ -106,8 +107,8 @@ def feed_request(name: str, fmt: str, flavour: str = "") -> FeedRequest:
     """The feed request this HTTP request makes, its query checked."""
     settings = feeds_state().settings
     default = FLAVOURS[flavour].max_items if flavour else settings.limit
-    return FeedRequest(name=name, fmt=fmt, limit=query_limit(default), words=_words("q"),
-                       exclude=_words("exclude"), since=_since(), flavour=flavour)
+    return FeedRequest(name=name, fmt=fmt, limit=query_limit(default), query=search_query(),
+                       since=_since(), flavour=flavour)
 
 
 # -- the answer ---------------------------------------------------------------------

@@ -30,6 +30,7 @@ from .index import ArticleIndex, ArticleRow, PhotoRow
 from .model import Article, Entry, Photo, Problem, assign_slugs, default_slug
 from .names import name_problem, shown
 from .parse import MINSK, ParseError, decode_article, parse_article
+from .search import document
 from .snapshot import Snapshot
 
 log = logging.getLogger("feeds.store")
@@ -133,6 +134,7 @@ class Store:
         self._passing: list[Problem] = []  # files that vanished while this scan read them
         self.guard = ScanGuard(self.display_root,
                                index_file.with_suffix(".guard.lock") if index_file else None)
+        self._documents: dict[str, tuple[str, str, str]] = {}  # parsed, not yet saved
         self._scan_listeners: list[Callable[[Snapshot], None]] = []
         self._thread: threading.Thread | None = None
         self._thread_pid = 0
@@ -330,6 +332,7 @@ class Store:
             return row, Problem(display, exc.reason, exc.line)
         row = ArticleRow(rel, st.size, st.mtime_ns, article.id, article.rubric,
                          article.published.timestamp(), article.title, None, None, warning)
+        self._documents[rel] = document(article.title, article.paragraphs, article.rubric)
         return row, _row_to_result(row, display)
 
     def _take_cached(self, paths: list[str], texts: dict[str, _Stat],
@@ -380,13 +383,19 @@ class Store:
             elif row.warning:
                 log.warning("%s: %s", self.display(rel), row.warning)
             if len(rows) >= 2000:
-                self._index.save_articles(rows)
+                self._save_rows(rows)
                 rows = []
             if show_progress and (done % _PROGRESS_EVERY == 0 or done == len(misses)):
                 rate = done / max(time.monotonic() - started, 1e-6)
                 print(f"indexing {self.display_root}: {done}/{len(misses)} articles"
                       f" ({rate:.0f}/s)", file=sys.stderr, flush=True)
-        self._index.save_articles(rows)
+        self._save_rows(rows)
+
+    def _save_rows(self, rows: list[ArticleRow]) -> None:
+        """Parse rows and their search documents go to the index in one transaction."""
+        assert self._index is not None
+        self._index.save_articles(rows, self._documents)
+        self._documents.clear()
 
     def _take_row(self, rel: str, row: ArticleRow) -> None:
         self._results[rel] = _row_to_result(row, self.display(rel))
@@ -440,6 +449,11 @@ class Store:
                 self._files.pop(rel, None)
                 self._retry.add(rel)
 
+    def index(self) -> ArticleIndex:
+        """The shared index file (searches read its full-text table)."""
+        with self._lock:
+            return self._open_index()
+
     def refresh(self) -> bool:
         """Scan the store once; return True when the snapshot changed.
 
@@ -480,9 +494,13 @@ class Store:
                 cached_photos = {}
             self._resolve_texts(changed, texts, cached)
             self._resolve_photos(changed_photos, photos, cached_photos)
-            for rel in set(self._results) - set(texts):
+            gone = set(self._results) - set(texts)
+            for rel in gone:
                 self._results.pop(rel, None)
                 self._warnings.pop(rel, None)
+            if first:  # files deleted while no worker was running
+                gone.update(set(cached) - set(texts))
+            index.forget(sorted(gone))
             for rel in set(self._photo_results) - set(photos):
                 self._photo_results.pop(rel, None)
             self._files, self._photo_files = texts, photos

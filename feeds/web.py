@@ -19,6 +19,7 @@ from .index import index_file_for
 from .model import InvalidQuery, NotFound
 from .publish import Publisher
 from .respond import Feeds
+from .search import SearchBusy
 from .store import Store
 from .websub import HubNotifier
 
@@ -83,6 +84,7 @@ def init_app(app: Flask, settings: Settings, watch: bool = True) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(NotFound, _not_found)
     app.register_error_handler(InvalidQuery, _invalid_query)
+    app.register_error_handler(SearchBusy, _search_busy)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -96,6 +98,13 @@ def _not_found(exc: NotFound) -> Response:
 
 def _invalid_query(exc: InvalidQuery) -> Response:
     return _for_people(Response(f"{exc}\n", 400, mimetype="text/plain"))
+
+
+def _search_busy(exc: SearchBusy) -> Response:
+    response = Response("Too many searches at once; retry shortly.\n", 503,
+                        mimetype="text/plain")
+    response.headers["Retry-After"] = "2"
+    return response
 
 
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
