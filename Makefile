@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint golden bench bench-scale soak clean
+.PHONY: run test lint nginx golden bench bench-scale soak clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +14,13 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(BIN)/flask --app app run --host 127.0.0.1 --port 8000
 
-test: $(STAMP) lint
+test: $(STAMP) lint nginx
 	$(BIN)/python -m pytest -q
+
+# tests/test_nginx.py runs Debian's nginx; a fresh machine gets it here (as root).
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+		(apt-get update && apt-get install -y --no-install-recommends nginx-light)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

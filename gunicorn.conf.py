@@ -36,6 +36,10 @@ timeout = 60
 graceful_timeout = 20
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG")  # unset: no access log
+# No forwarded header is trusted: a client's X-Forwarded-Proto passed on by a proxy
+# must not turn the scheme of every link into https (links come from FEEDS_BASE_URL).
+forwarded_allow_ips = ""
+secure_scheme_headers: dict[str, str] = {}
 errorlog = "-"
 
 

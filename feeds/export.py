@@ -21,7 +21,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote
@@ -35,9 +35,13 @@ from .formats import FORMATS
 from .http import compress, strong_etag
 from .model import Entry, FeedRequest, Photo
 from .pages import FRONT_PAGE_SIZE
+from .publish import ARCHIVE_MAX_AGE
 from .sitemaps import NEWS_DAYS, NEWS_MAX_URLS, page_count, page_slice
 
 STATE_DIR = ".feeds-build"  # inside the export folder; never served (see README)
+# An empty file here for each archive page that is still filling (the newest page of
+# a feed): the only pages nginx must not send with the week-long lifetime of the rest.
+FILLING_DIR = "filling"
 MANIFEST = "manifest.json"
 CHANGES = "changes.json"
 _FORMAT = 1
@@ -61,9 +65,10 @@ class Owned:
     etag: str  # strong_etag of the plain bytes: the server's ETag too
     size: int
     gz_size: int  # -1: no .gz twin (images)
+    max_age: int = -1  # the server's Cache-Control max-age; -1: none given
 
     def row(self) -> list[object]:
-        return [self.signature, self.etag, self.size, self.gz_size]
+        return [self.signature, self.etag, self.size, self.gz_size, self.max_age]
 
 
 @dataclass
@@ -260,6 +265,12 @@ def _umask_mode() -> int:
     return 0o666 & ~mask
 
 
+def _filling(path: str, owned: Owned | None) -> bool:
+    """An archive page sent with a short lifetime: one that still changes."""
+    return (owned is not None and "/archive/" in path
+            and 0 <= owned.max_age < ARCHIVE_MAX_AGE)
+
+
 def _present(target: Path, size: int) -> bool:
     try:
         return target.stat().st_size == size
@@ -299,8 +310,8 @@ class Exporter:
         same = data.get("version") == self.version
         owned = {}
         for path, row in (data.get("files") or {}).items():
-            signature, etag, size, gz_size = row
-            owned[path] = Owned(signature if same else "", etag, size, gz_size)
+            signature, etag, size, gz_size, *rest = row
+            owned[path] = Owned(signature if same else "", etag, size, gz_size, *rest[:1])
         return owned
 
     def _save(self, changes: Changes) -> None:
@@ -351,7 +362,8 @@ class Exporter:
         target = self.outdir / file_for(path)
         return _present(target, owned.size) and (
             owned.gz_size < 0 or _present(target.with_name(target.name + ".gz"),
-                                          owned.gz_size))
+                                          owned.gz_size)) and (
+            not _filling(path, owned) or self._marker(path).exists())
 
     def _produce(self, todo: Sequence[str], wanted: dict[str, Planned], changes: Changes,
                  progress: bool) -> None:
@@ -360,11 +372,11 @@ class Exporter:
         with bar as paths:
             for path in paths:
                 planned = wanted[path]
-                body, compressible = self._bytes(path, planned)
+                body, compressible, max_age = self._bytes(path, planned)
                 try:
                     if body is None:
                         raise FileNotFoundError(0, "did not answer 200")
-                    self._store(path, planned.signature, body, compressible, changes)
+                    self._store(path, planned.signature, body, compressible, max_age, changes)
                 except OSError as exc:  # one unwritable file must not lose the rest
                     changes.failed.append(f"{path} ({exc.strerror})")
                     old = self.owned.get(path)
@@ -372,30 +384,36 @@ class Exporter:
                     self.owned[path] = (Owned("", old.etag, old.size, old.gz_size) if old
                                         else Owned("", "", 0, 0))
 
-    def _bytes(self, path: str, planned: Planned) -> tuple[bytes | None, bool]:
+    def _bytes(self, path: str, planned: Planned) -> tuple[bytes | None, bool, int]:
+        """The body, whether it gets a .gz twin, and its max-age (-1: none)."""
         if planned.source is not None:
             store = self.app.extensions["feeds"].store
             if (path.startswith("/photos/")
                     and not path.startswith(f"/photos/{urls.DEFAULT_PHOTO}.")
                     and not store.leads_inside(planned.source)):
-                return None, False  # replaced by a link out of the store since the scan
+                return None, False, -1  # replaced by a link out of the store since the scan
             try:
                 with open(planned.source, "rb") as handle:
                     data = handle.read()
             except OSError:
-                return None, False
+                return None, False, -1
             guessed = mimetypes.guess_type(path)[0] or ""
-            return data, not path.startswith("/photos/") and not guessed.startswith("image/")
+            return data, not path.startswith("/photos/") and not guessed.startswith("image/"), -1
         response = self.client.get(path)
         if response.status_code != 200:
-            return None, False
-        return response.get_data(), not (response.mimetype or "").startswith("image/")
+            return None, False, -1
+        max_age = response.cache_control.max_age
+        return (response.get_data(), not (response.mimetype or "").startswith("image/"),
+                -1 if max_age is None else max_age)
 
-    def _store(self, path: str, signature: str, body: bytes, compressible: bool,
+    def _store(self, path: str, signature: str, body: bytes, compressible: bool, max_age: int,
                changes: Changes) -> None:
         """Write the file and its twin unless the bytes on disk are already these."""
         etag = strong_etag(body)
         old = self.owned.get(path)
+        owned = Owned(signature, etag, len(body), -1, max_age)
+        if _filling(path, owned):  # marked before the page shows: never a week-long lifetime for it
+            self._mark(path, True)
         relative = file_for(path)
         target = self.outdir / relative
         packed = compress(body) if compressible else None
@@ -414,7 +432,9 @@ class Exporter:
                 self._unlink(relative + ".gz")
             names = [relative] + ([relative + ".gz"] if packed is not None else [])
             (changes.changed if old is not None else changes.added).extend(names)
-        self.owned[path] = Owned(signature, etag, len(body), gz_size)
+        self.owned[path] = replace(owned, gz_size=gz_size)
+        if not _filling(path, owned) and _filling(path, old):
+            self._mark(path, False)  # full now: unmarked once its final bytes are in place
 
     def _remove(self, paths: list[str], changes: Changes) -> None:
         """Delete what the export wrote and no longer produces; nothing else."""
@@ -426,7 +446,20 @@ class Exporter:
                 changes.removed.append(relative + ".gz")
             self._unlink(relative)
             changes.removed.append(relative)
+            if _filling(path, owned):
+                self._mark(path, False)
             self._prune(Path(relative).parent)
+
+    def _marker(self, path: str) -> Path:
+        return self.state_dir / FILLING_DIR / file_for(path)
+
+    def _mark(self, path: str, filling: bool) -> None:
+        marker = self._marker(path)
+        if filling and not marker.exists():
+            write_atomically(marker, b"", self.mode)
+        elif not filling:
+            with contextlib.suppress(FileNotFoundError):
+                marker.unlink()
 
     def _unlink(self, relative: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -78,7 +78,7 @@ class FastLane:
         """Called by the Flask view after answering a plain request."""
         if simple_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")) is not gzip:
             return  # a header only Flask answers: never answer it from here
-        body, headers = representation(rendered, gzip)
+        body, headers = representation(rendered, gzip, self.fixed_origin)
         etag = rendered.gzip_etag if gzip else rendered.etag
         answer = Answer(stamp, body, etag, rendered.last_modified, headers,
                         not_modified_headers(headers))

@@ -80,15 +80,23 @@ class Rendered:
         return f"public, max-age={self.max_age}"
 
 
-def representation(rendered: Rendered, gzip: bool) -> tuple[bytes, list[tuple[str, str]]]:
-    """Body and headers of a 200 answer; Flask's path and the fast lane share them."""
+def representation(rendered: Rendered, gzip: bool,
+                   shared: bool = True) -> tuple[bytes, list[tuple[str, str]]]:
+    """Body and headers of a 200 answer; Flask's path and the fast lane share them.
+
+    shared is False when the links in the body follow the request's Host and
+    scheme (no FEEDS_BASE_URL): such an answer is only for the client that asked,
+    so no shared cache may store it for everyone.
+    """
     body = rendered.gzipped if gzip else rendered.body
     headers = [("Content-Type", rendered.media_type), ("Content-Length", str(len(body)))]
     if gzip:
         headers.append(("Content-Encoding", "gzip"))
     etag = rendered.gzip_etag if gzip else rendered.etag
     headers += [("ETag", f'"{etag}"'), ("Last-Modified", http_date(rendered.last_modified)),
-                ("Cache-Control", rendered.cache_control), ("Vary", "Accept-Encoding")]
+                ("Cache-Control", rendered.cache_control if shared
+                 else f"private, max-age={rendered.max_age}"),
+                ("Vary", "Accept-Encoding")]
     return body, headers
 
 

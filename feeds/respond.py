@@ -121,7 +121,7 @@ def send(rendered: Rendered, stamp: tuple[int, int] | None = None) -> ResponseRe
     is also handed to the fast lane, which repeats it until the store changes.
     """
     gzip = accepts_gzip(request.headers.get("Accept-Encoding", ""))
-    body, headers = representation(rendered, gzip)
+    body, headers = representation(rendered, gzip, feeds_state().settings.base_url is not None)
     response = Response(body, headers=headers)
     if stamp is not None and FastLane.plain(request.environ):
         feeds_state().fastlane.remember(request.environ, stamp, rendered, gzip)

@@ -45,27 +45,42 @@ class Server:
 
     def get(self, path: str, headers: dict[str, str] | None = None,
             method: str = "GET") -> Reply:
-        """One request on a fresh connection, so the workers share the load."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            connection.request(method, path, headers=headers or {})
-            response = connection.getresponse()
-            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()},
-                         response.read())
-        finally:
-            connection.close()
+        return fetch(self.port, path, headers, method)
+
+
+def fetch(port: int, path: str, headers: dict[str, str] | None = None,
+          method: str = "GET") -> Reply:
+    """One request on a fresh connection, so the workers share the load."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request(method, path, headers=headers or {})
+        response = connection.getresponse()
+        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()},
+                     response.read())
+    finally:
+        connection.close()
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group, SIGKILL after 10 s."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 @contextmanager
 def running_server(content: Path, cache: Path, workers: int = 2,
                    **env: str) -> Iterator[Server]:
     port = free_port()
-    environment = dict(os.environ, FEEDS_CONTENT_DIR=str(content), FEEDS_CACHE_DIR=str(cache),
-                       FEEDS_BASE_URL=f"http://127.0.0.1:{port}", FEEDS_REFRESH_INTERVAL="0.5",
-                       **env)
+    environment = {**os.environ, "FEEDS_CONTENT_DIR": str(content),
+                   "FEEDS_CACHE_DIR": str(cache), "FEEDS_BASE_URL": f"http://127.0.0.1:{port}",
+                   "FEEDS_REFRESH_INTERVAL": "0.5", **env}  # FEEDS_BASE_URL="" unsets it
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--chdir", str(ROOT), "app:app"],
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+         "-w", str(workers), "-b", f"127.0.0.1:{port}", "--chdir", str(ROOT), "app:app"],
         env=environment, start_new_session=True, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -83,9 +98,4 @@ def running_server(content: Path, cache: Path, workers: int = 2,
             time.sleep(0.1)
         yield server
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process)

@@ -39,7 +39,7 @@ def tree(out: Path) -> dict[str, bytes]:
 def assert_matches_server(app: Flask, out: Path) -> None:
     """Every owned file, and its .gz twin, is byte for byte the server's answer."""
     client = app.test_client()
-    for path, (_signature, _etag, size, gz_size) in owned(out).items():
+    for path, (_signature, _etag, size, gz_size, _max_age) in owned(out).items():
         served = client.get(path)
         assert served.status_code == 200, path
         target = out / file_for(path)
@@ -172,3 +172,29 @@ def test_the_export_owns_every_path_the_service_lists(tmp_path: Path, store_dir:
     paths = export_paths(app)
     assert len(paths) == len(set(paths)) > 50
     assert set(owned(out)) == set(paths)
+
+
+def test_only_the_filling_archive_page_is_marked(tmp_path: Path) -> None:
+    from tests.storekit import date_line
+
+    root = tmp_path / "store"
+    for n in range(12):
+        write_article(root, f"a{n:02d}", "Спорт", date_line(2024, 3, 1 + n, 10, 0), f"Н{n}")
+    app = make_app(root, tmp_path / "cache", archive_page_size=10)
+    out = tmp_path / "site"
+    build(app, out)
+    filling = out / STATE_DIR / "filling" / "feeds"
+    assert sorted(str(p.relative_to(filling)) for p in filling.rglob("*.*")) == [
+        f"{name}/archive/2.{fmt}" for name in ("all", "sport") for fmt in ("atom", "json", "rss")]
+    for n in range(12, 20):
+        write_article(root, f"a{n:02d}", "Спорт", date_line(2024, 3, 1 + n, 10, 0), f"Н{n}")
+    app.extensions["feeds"].store.refresh()
+    build(app, out)
+    assert not list(filling.rglob("*.*"))  # page 2 is full now; no page 3 yet
+    assert app.test_client().get("/feeds/all/archive/2.rss").headers[
+        "Cache-Control"] == "public, max-age=604800"
+    write_article(root, "a20", "Спорт", date_line(2024, 3, 25, 10, 0), "Н20")
+    app.extensions["feeds"].store.refresh()
+    build(app, out)
+    assert (filling / "all" / "archive" / "3.rss").exists()
+    assert not (filling / "all" / "archive" / "2.rss").exists()

@@ -12,7 +12,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from feeds.config import Settings
 from feeds.model import FeedRequest
+from feeds.web import create_app
 from tests.appkit import BASE, make_app, refresh
 from tests.storekit import SEED_ID, write_article
 
@@ -241,3 +243,15 @@ def test_only_feeds_whose_content_changed_are_rendered_again(app: Flask,
     assert after["society"].body is before["society"].body  # untouched: not rendered again
     assert after["sport"].etag != before["sport"].etag
     assert after["all"].etag != before["all"].etag
+
+
+def test_answers_whose_links_follow_the_host_are_private(tmp_path: Path, store_dir: Path) -> None:
+    """Without FEEDS_BASE_URL links follow Host and scheme: no shared cache may keep them."""
+    settings = Settings(content_dir=store_dir, cache_dir=tmp_path / "cache2")
+    app = create_app({"SETTINGS": settings, "WATCH": False, "TESTING": True})
+    client = app.test_client()
+    for _ in range(2):  # Flask, then the fast lane
+        answer = client.get("/feeds/all.rss", headers={"Host": "a.example"})
+        assert answer.headers["Cache-Control"] == "private, max-age=120"
+        assert b"http://a.example/" in answer.data
+    assert client.get("/").headers["Cache-Control"].startswith("private")
