@@ -106,6 +106,7 @@ def photo_view(filename: str) -> ResponseReturnValue:
         response = send_file(photo.path, mimetype=photo.mime_type, conditional=True,
                              max_age=max_age, etag=etag, download_name=filename)
     except OSError:
+        store.guard.check_not_held()
         raise NotFound(filename) from None
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     return response

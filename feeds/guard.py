@@ -32,6 +32,10 @@ class StoreUnavailable(OSError):
     """The store root cannot be scanned: missing, not a folder, or unreadable."""
 
 
+class StoreOutage(Exception):
+    """A request needs a file of a store that is gone for now: 503, never a partial answer."""
+
+
 def root_problem(root: str | os.PathLike[str]) -> str | None:
     """Why the store root cannot be scanned, or None when it can."""
     try:
@@ -82,6 +86,16 @@ class ScanGuard:
         self._lock_file: IO[str] | None = None
         self._reported: set[object] = set()
 
+    @property
+    def held(self) -> bool:
+        """True while the store is lost and the last good snapshot is in service."""
+        return self.health.status not in ("ok", "starting")
+
+    def check_not_held(self) -> None:
+        """Raise StoreOutage while the store is lost (a missing file then means nothing)."""
+        if self.held:
+            raise StoreOutage(self.health.reason)
+
     def judge(self, root: str, found: int, before: int, first: bool) -> bool:
         """May a scan that found `found` article files replace one that had `before`?"""
         now = self.clock()
@@ -105,15 +119,13 @@ class ScanGuard:
 
     def published(self, found: int, started: float, seconds: float) -> None:
         """The scan that began at `started` (wall clock) is what the service now shows."""
-        held = self.health.status not in ("ok", "starting")
-        if held and self._speaker():
+        if self.held and self._speaker():
             log.info("store %s is back: %d article files; publishing again",
                      self.display_root, found)
         self.health = Health("ok", None, started, seconds)
 
     def _refuse(self, status: str, reason: str, before: int) -> bool:
-        was_held = self.health.status not in ("ok", "starting")
-        if not was_held and self._speaker():
+        if not self.held and self._speaker():
             log.error("store %s: %s; serving the last good scan (%d article files) until"
                       " it is back", self.display_root, reason, before)
         self.health = Health(status, reason, self.health.last_scan, self.health.scan_seconds)

@@ -37,6 +37,7 @@ _CACHE_BYTES = 32 << 20  # rendered documents kept in memory, per process
 # Google News reads at most 2 MB of a feed; larger documents lose their oldest entries.
 MAX_FEED_BYTES = 2_000_000
 _VERSIONS_KEPT = 32
+_WARM_BODIES = 512  # article bodies read ahead per process (the store keeps 1024)
 # An empty feed still needs an updated time; the clock would break determinism.
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -69,6 +70,26 @@ class Publisher:
         self.searcher = Searcher(store.index)
         # Recent versions of each subscription document, for RFC 3229 delta requests.
         self._versions: dict[tuple, OrderedDict[str, tuple[tuple[str, str], ...]]] = {}
+        self._warmed = -1
+
+    def warm(self, snapshot: Snapshot) -> None:
+        """Read the bodies the subscription feeds show, in the scan thread, once per scan.
+
+        So every worker can render every subscription feed whole even while the
+        store is lost (a worker that never rendered a feed would otherwise drop its
+        items then); at most _WARM_BODIES, half the store's body cache.
+        """
+        if snapshot.generation == self._warmed:
+            return
+        self._warmed = snapshot.generation
+        now, seen = time.time(), set[str]()
+        for slug in (None, *snapshot.by_slug):
+            for entry in snapshot.released(slug, now)[: self.settings.limit]:
+                if len(seen) >= _WARM_BODIES:
+                    return
+                if entry.id not in seen:
+                    seen.add(entry.id)
+                    self.store.article(entry)
 
     # -- caching ------------------------------------------------------------------
 
@@ -103,6 +124,7 @@ class Publisher:
         for entry in entries:
             article = self.store.article(entry)
             if article is None:
+                self.store.guard.check_not_held()  # never a feed short of items: 503
                 continue
             photo = entry.photo or default
             assert photo is not None

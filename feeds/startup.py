@@ -7,10 +7,8 @@ create_app and see the exceptions themselves.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import tempfile
-import time
 from typing import NoReturn
 
 from flask import Flask
@@ -72,13 +70,12 @@ def _first_worker_to_fail() -> bool:
 def refuse_start(exc: Exception) -> NoReturn:
     """Print one line and exit with STARTUP_FAILED.
 
-    Under gunicorn every worker fails the same way; two exits with that status at
-    once make gunicorn's master raise while it halts, so only the first worker
-    speaks and exits, and the others wait to be stopped by the halting master.
+    Under gunicorn every worker fails the same way, and two exits with that status
+    make gunicorn's master raise while it halts; so only the first worker speaks
+    and exits with it, and the others leave quietly (status 0) while it halts.
     """
     in_worker = os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn")
     if in_worker and not _first_worker_to_fail():
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        time.sleep(60)
+        raise SystemExit(0)
     print(f"feeds: {exc}", file=sys.stderr, flush=True)
     raise SystemExit(STARTUP_FAILED)

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from . import admin, cli, crawlers, errorpages, feedviews, health, logs, pages
 from .config import Settings, unknown_settings
 from .fastlane import FastLane
-from .guard import check_root
+from .guard import StoreOutage, check_root
 from .index import index_file_for
 from .model import InvalidQuery, NotFound
 from .publish import Publisher
@@ -56,6 +56,7 @@ def init_app(app: Flask, settings: Settings, watch: bool = True) -> None:
     fastlane = FastLane(app.wsgi_app, store, settings.base_url)
     app.wsgi_app = fastlane  # type: ignore[method-assign]
     state = Feeds(settings, store, Publisher(settings, store), watch, fastlane)
+    store.add_scan_listener(state.publisher.warm)
     app.extensions["feeds"] = state
     if settings.websub_hubs:
         if settings.base_url is None:
@@ -85,6 +86,7 @@ def init_app(app: Flask, settings: Settings, watch: bool = True) -> None:
     app.register_error_handler(NotFound, _not_found)
     app.register_error_handler(InvalidQuery, _invalid_query)
     app.register_error_handler(SearchBusy, _search_busy)
+    app.register_error_handler(StoreOutage, _store_outage)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -115,6 +117,14 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     if code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return _for_people(response)
+
+
+def _store_outage(exc: StoreOutage) -> Response:
+    """A file of a lost store was needed: retry later, and keep what you have."""
+    response = Response("The article store is unavailable; retry shortly.\n", 503,
+                        mimetype="text/plain")
+    response.headers["Retry-After"] = "30"
+    return response
 
 
 def _unexpected_error(exc: Exception) -> Response:
