@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 8000
 
 .PHONY: run test lint nginx golden bench bench-scale soak clean
 
@@ -12,7 +13,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/flask --app app run --host 127.0.0.1 --port 8000
+	$(BIN)/flask --app app run --host 127.0.0.1 --port $(PORT)
 
 test: $(STAMP) lint nginx
 	$(BIN)/python -m pytest -q

@@ -20,7 +20,7 @@ KNOWN = (
     "FEEDS_CONTENT_DIR", "FEEDS_BASE_URL", "FEEDS_SITE_TITLE", "FEEDS_LIMIT",
     "FEEDS_ARTICLE_URL", "FEEDS_MAX_AGE", "FEEDS_CACHE_DIR", "FEEDS_WEBSUB_HUBS",
     "FEEDS_ARCHIVE_PAGE_SIZE", "FEEDS_REFRESH_INTERVAL", "FEEDS_LOG_FORMAT",
-    "FEEDS_ADMIN_TOKEN",
+    "FEEDS_ADMIN_TOKEN", "FEEDS_SETTLE_TIME",
 )
 
 
@@ -47,7 +47,8 @@ def _float(env: Mapping[str, str], name: str, default: float,
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ConfigError(f"{name}={raw}: expected a positive number of seconds")
+        least = "0 or more" if allow_zero else "a positive number of"
+        raise ConfigError(f"{name}={raw}: expected {least} seconds")
     return value
 
 

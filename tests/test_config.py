@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from feeds.config import KNOWN, ConfigError, Settings, unknown_settings
@@ -28,6 +31,7 @@ from feeds.config import KNOWN, ConfigError, Settings, unknown_settings
     ("FEEDS_WEBSUB_HUBS", "https://hub.example,ftp://x", "FEEDS_WEBSUB_HUBS=ftp://x: expected"),
     ("FEEDS_WEBSUB_HUBS", "pubsubhubbub.appspot.com", "FEEDS_WEBSUB_HUBS=pubsubhubbub.appspot"),
     ("FEEDS_LOG_FORMAT", "xml", "FEEDS_LOG_FORMAT=xml: expected text or json"),
+    ("FEEDS_SETTLE_TIME", "-1", "FEEDS_SETTLE_TIME=-1: expected 0 or more seconds"),
 ])
 def test_a_bad_value_is_one_line_naming_the_variable(name: str, value: str,
                                                      message: str) -> None:
@@ -56,3 +60,8 @@ def test_an_unknown_name_is_warned_about_with_the_closest_setting() -> None:
         "FEEDS_WHATEVER is not a setting and is ignored",
     ]
     assert unknown_settings(dict.fromkeys(KNOWN, "")) == []
+
+
+def test_every_setting_read_is_known() -> None:
+    code = (Path(__file__).parent.parent / "feeds" / "config.py").read_text(encoding="utf-8")
+    assert set(re.findall(r'"(FEEDS_[A-Z_]+)"', code)) == set(KNOWN)

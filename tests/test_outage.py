@@ -166,7 +166,7 @@ def test_a_store_lost_under_gunicorn_keeps_every_feed(tmp_path: Path) -> None:
         for path in feeds:
             assert get(server, path) == before[path], path
 
-    with running_server(store, tmp_path / "cache") as server:
+    with running_server(store, tmp_path / "cache", FEEDS_SETTLE_TIME="0") as server:
         before = {path: get(server, path) for path in feeds}
         assert all(status == 200 for status, _, _ in before.values())
         assert before["/feeds/all.rss"][2].count(b"<item>") == 3
