@@ -165,7 +165,7 @@ KNOWN_RUBRIC_SLUGS = {
 # Slugs that name other URLs of the service and so cannot be rubric slugs.
 RESERVED_SLUGS = frozenset(
     {"all", "yandex", "dzen", "feeds", "articles", "photos", "static", "archive", "page",
-     "sitemaps"}
+     "sitemaps", "search"}
 )
 
 _LATIN = "a b v g d e e zh z i i k l m n o p r s t u f kh ts ch sh shch - y - e yu ya i u e"

@@ -8,7 +8,7 @@ live here. A new URL is a shape here plus its view.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from .flavours import FLAVOURS
 from .formats import FORMATS
@@ -28,6 +28,7 @@ PHOTO_RULE = "/photos/<filename>"  # <id>.<extension>, or _default.<extension>
 OLDER_RULE = "/page/<int:page>/"  # older news of the front page, page >= 2
 RUBRIC_OLDER_RULE = "/<slug>/page/<int:page>/"
 ROBOTS_RULE = "/robots.txt"
+SEARCH_RULE = "/search"  # ?q=, &rubric=<slug>, &page=N
 FAVICON_RULE = "/favicon.ico"
 SITEMAP_RULE = "/sitemap.xml"  # the sitemap index
 NEWS_SITEMAP_RULE = "/sitemap-news.xml"
@@ -188,3 +189,15 @@ class Urls:
 
     def static(self, filename: str) -> str:
         return self.base + static_path(filename)
+
+    def search(self, q: str | None = None, name: str = "all", page: int = 1) -> str:
+        """The search page; with q, for that search (of a rubric, from page N)."""
+        if q is None:
+            return self.base + SEARCH_RULE
+        params = {"q": q, **({"rubric": name} if name != "all" else {}),
+                  **({"page": str(page)} if page > 1 else {})}
+        return f"{self.base}{SEARCH_RULE}?{urlencode(params)}"
+
+    def search_feed(self, q: str, name: str, fmt: str) -> str:
+        """A feed of one search, to subscribe to."""
+        return f"{self.feed(name, fmt)}?{urlencode({'q': q})}"

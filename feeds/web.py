@@ -11,7 +11,7 @@ from flask import Flask, Response, current_app, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from . import admin, cli, crawlers, errorpages, feedviews, health, logs, pages
+from . import admin, cli, crawlers, errorpages, feedviews, health, logs, pages, searchpage
 from .config import Settings, unknown_settings
 from .fastlane import FastLane
 from .guard import StoreOutage, check_root
@@ -41,6 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_app(app, settings, watch=app.config.get("WATCH", True))
     feedviews.init_app(app)
     pages.init_app(app)
+    searchpage.init_app(app)
     health.init_app(app)
     crawlers.init_app(app)
     admin.init_app(app)

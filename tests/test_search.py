@@ -120,6 +120,7 @@ def test_embargoed_article_is_not_found_before_its_time(app: Flask, store: Path)
     refresh(app)
     assert titles(app, "q=тайный") == []
     assert titles(app, "q=тайный", "society.rss") == []
+    assert "конкурс" not in app.test_client().get("/search?q=тайный").get_data(as_text=True)
     publisher = app.extensions["feeds"].publisher
     snapshot = app.extensions["feeds"].store.snapshot
     page = publisher.searcher.find(snapshot, parse_query("тайный"), None,
@@ -141,7 +142,7 @@ def test_search_survives_a_restart(store: Path, tmp_path: Path) -> None:
 ])
 def test_hostile_queries_are_plain_words(app: Flask, query: str) -> None:
     client = app.test_client()
-    for path in ("/feeds/all.rss", "/feeds/sport.atom", "/feeds/dzen.rss"):
+    for path in ("/feeds/all.rss", "/feeds/sport.atom", "/feeds/dzen.rss", "/search"):
         response = client.get(path, query_string={"q": query})
         assert response.status_code in (200, 400), (query, path)
         text = response.get_data(as_text=True).lower()
@@ -166,3 +167,59 @@ def test_parsed_queries_are_canonical() -> None:
     assert match_expression(query) == (
         '(({title body} : ("near a b" AND "минск"* AND "минский район")) AND (tags : "all"))'
         ' NOT ({title body} : ("динам"* OR "елк"*))')
+
+
+def test_search_page_lists_results_with_marked_snippets(app: Flask, store: Path) -> None:
+    write_article(store, "x1", "Общество", "6 марта 2025, 10:00", "Минск <script>x</script>",
+                  ["Жители Минска & <b>гости</b> пришли на праздник."])
+    refresh(app)
+    response = app.test_client().get("/search?q=минск+-динамо")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "<script>x" not in html and "&lt;script&gt;" in html
+    assert "<mark>Минска</mark> &amp; &lt;b&gt;гости" in html
+    assert '<a href="http://feeds.test/society/">Общество</a>' in html
+    assert "06.03.2025 10:00" in html
+    assert "Динамо" not in html
+    feed = 'href="http://feeds.test/feeds/all.atom?q=%D0%BC%D0%B8%D0%BD%D1%81%D0%BA+-%D0%B4'
+    assert '<link rel="alternate" type="application/atom+xml" title="БЕЛТА' in html
+    assert feed in html
+    assert 'name="robots" content="noindex' in html
+    atom = app.test_client().get("/feeds/all.atom?q=минск+-динамо")
+    assert feedparser.parse(atom.data).entries[0].title == "Минск <script>x</script>"
+
+
+def test_search_page_pages_and_rubrics(app: Flask, store: Path) -> None:
+    for n in range(25):
+        write_article(store, f"p{n:02d}", "Спорт", f"{n + 1} мая 2024, 12:00", f"Турнир {n}",
+                      ["Шахматный турнир продолжается."])
+    refresh(app)
+    client = app.test_client()
+    first = client.get("/search?q=турнир").get_data(as_text=True)
+    assert first.count('<span class="snippet">') == 20
+    assert "Турнир</mark> 24<" in first and 'rel="next"' in first
+    second = client.get("/search?q=турнир&page=2").get_data(as_text=True)
+    assert second.count('<span class="snippet">') == 5 and "Турнир</mark> 0<" in second
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    assert "Ничего не найдено" in client.get("/search?q=турнир&rubric=society").get_data(
+        as_text=True)
+    sport = client.get("/search?q=турнир&rubric=sport").get_data(as_text=True)
+    assert "http://feeds.test/feeds/sport.rss?q=" in sport
+
+
+@pytest.mark.parametrize("query", ["q=", "q=+", "q=-динамо", "q=%22", "q=" + "x" * 201,
+                                   "q=a&page=0", "q=a&page=51", "q=a&rubric=nope"])
+def test_search_page_bad_searches_are_400_with_the_form(app: Flask, query: str) -> None:
+    response = app.test_client().get(f"/search?{query}")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert '<form class="search"' in html and "от одного до 12 слов" in html
+
+
+def test_search_form_on_front_and_rubric_pages(app: Flask) -> None:
+    client = app.test_client()
+    assert client.get("/search").status_code == 200
+    front = client.get("/").get_data(as_text=True)
+    assert 'action="http://feeds.test/search"' in front and 'name="rubric"' not in front
+    rubric = client.get("/sport/").get_data(as_text=True)
+    assert '<input type="hidden" name="rubric" value="sport">' in rubric
