@@ -14,8 +14,8 @@ from .urls import FAVICON_RULE, opml_path, page_path, static_path
 # Paths whose clients are programs, not people.
 _MACHINE_PREFIXES = ("/feeds/", "/photos/", "/static/", "/sitemaps/", "/metrics", "/stats",
                      "/healthz")
-_MACHINE_SUFFIXES = (".rss", ".atom", ".json", ".opml", ".xml", ".txt", ".ico", ".jpg", ".png",
-                     ".webp", ".gif")
+_MACHINE_SUFFIXES = (*(f".{extension}" for extension in FORMATS), ".opml", ".xml", ".txt",
+                     ".ico", ".jpg", ".png", ".webp", ".gif")
 
 MESSAGES = {
     400: ("Неверный запрос", "Адрес содержит ошибку. Проверьте его и попробуйте снова."),

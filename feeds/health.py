@@ -18,6 +18,7 @@ from .guard import Health
 from .parse import MINSK
 from .respond import feeds_state
 from .snapshot import Snapshot
+from .urls import HEALTH_RULE
 
 STALE_SCANS = 5  # the last scan is stale after this many scan cycles without one
 
@@ -60,4 +61,4 @@ def healthz() -> Response:
 
 
 def init_app(app: Flask) -> None:
-    app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule(HEALTH_RULE, "healthz", healthz)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from .urls import route_kind
+
 log = logging.getLogger("feeds.metrics")
 
 REQUESTS_KEPT = 100_000  # records waiting for the drain; the oldest go first past this
@@ -55,32 +57,6 @@ def record(queue: deque[RawSeen], environ: dict, status: int, fast: bool) -> Non
     """What Flask's lane calls after each answer (the fast lane inlines the same)."""
     queue.append((fast, environ.get("PATH_INFO", ""), status, environ.get("HTTP_USER_AGENT"),
                   environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR")))
-
-
-_FLAVOUR_PREFIXES = ("/feeds/yandex", "/feeds/dzen")
-
-
-def route_kind(path: str) -> str:
-    """A small fixed set of labels, whatever the path: Prometheus needs bounded labels."""
-    if path.startswith("/feeds/"):
-        if "/archive/" in path:
-            return "archive"
-        return "flavour" if path.startswith(_FLAVOUR_PREFIXES) else "feed"
-    if path.startswith("/articles/"):
-        return "article"
-    if path.startswith("/photos/"):
-        return "photo"
-    if path.startswith("/static/"):
-        return "static"
-    if path.endswith(".opml"):
-        return "opml"
-    if path.startswith(("/sitemap", "/robots.txt", "/favicon.ico")):
-        return "crawler"
-    if path.startswith(("/metrics", "/stats")):
-        return "private"
-    if path.startswith("/healthz"):
-        return "health"
-    return "page"
 
 
 @cache

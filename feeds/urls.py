@@ -37,10 +37,39 @@ ARTICLES_SITEMAP_RULE = "/sitemaps/articles-<int:page>.xml"
 METRICS_RULE = "/metrics"  # private: FEEDS_ADMIN_TOKEN
 STATS_RULE = "/stats"  # private: subscriber statistics
 PRIVATE_PATHS = (METRICS_RULE, STATS_RULE)
+HEALTH_RULE = "/healthz"
 
 ARTICLE_EXTENSION = "html"
 LISTING_PAGE_SIZE = 30  # articles on a front or rubric page and on each older page
 DEFAULT_PHOTO = "_default"  # the photo name of the store's default image
+
+
+def _prefix(rule: str) -> str:
+    return rule.partition("<")[0]
+
+
+_FLAVOUR_PREFIXES = tuple(f"{_prefix(FEED_RULE)}{name}" for name in FLAVOURS)
+
+
+def route_kind(path: str) -> str:
+    """What kind of resource a path names, from a small fixed set (bounded metric labels)."""
+    if path.startswith(_prefix(FEED_RULE)):
+        if "/archive/" in path:
+            return "archive"
+        return "flavour" if path.startswith(_FLAVOUR_PREFIXES) else "feed"
+    for rule, kind in ((ARTICLE_RULE, "article"), (PHOTO_RULE, "photo"),
+                       (static_path(""), "static")):
+        if path.startswith(_prefix(rule)):
+            return kind
+    if path.endswith(".opml"):
+        return "opml"
+    if path.startswith(("/sitemap", ROBOTS_RULE, FAVICON_RULE)):
+        return "crawler"
+    if path.startswith(PRIVATE_PATHS):
+        return "private"
+    if path.startswith(HEALTH_RULE):
+        return "health"
+    return "page"
 
 
 def split_filename(filename: str) -> tuple[str, str] | None:

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from feeds.admin import authorized
-from feeds.metrics import route_kind
-from tests.conftest import make_app
+from feeds.urls import route_kind
+from tests.appkit import make_app
 from tests.serverkit import Server, running_server
 from tests.storekit import tiny_store
 
