@@ -20,16 +20,16 @@ NEAR and the like are either separators or plain words.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import logging
 import os
 import re
 import sqlite3
+import struct
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -47,8 +47,10 @@ MAX_QUERY_LENGTH = 200  # characters of ?q= or ?exclude=
 MAX_TERMS = 12  # words and phrases in one search, exclusions included
 # A search may not run longer than this; a query that would is answered 503.
 _TIME_BUDGET = 0.5
-# Only one search runs at a time across all worker processes; others wait this long.
-_SLOT_WAIT = 0.05
+# Searches may use this share of one CPU over time, all workers together, with bursts of
+# up to _BURST CPU seconds: beyond it a search is answered 503 at once (see SearchBudget).
+_SHARE = 0.5
+_BURST = 2.0
 
 _WORD = re.compile(r"[^\W_]+")
 _CYRILLIC = re.compile("[а-яіўє]")
@@ -203,28 +205,6 @@ class Searcher:
             self._db, self._db_key = db, key
         return self._db
 
-    @staticmethod
-    @contextlib.contextmanager
-    def _slot(path: Path | None) -> Iterator[None]:
-        """One search at a time over all workers, so searches never take every core."""
-        if path is None:
-            yield
-            return
-        with open(f"{path}.search.lock", "a") as lock:
-            deadline = time.monotonic() + _SLOT_WAIT
-            while True:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise SearchBusy("another search is running") from None
-                    time.sleep(0.005)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
     def find(self, snapshot: Snapshot, query: Query, slug: str | None, now: float,
              limit: int, offset: int = 0, since: float | None = None) -> Page:
         """Released entries of the feed (slug None: all) that match, newest first."""
@@ -233,7 +213,7 @@ class Searcher:
         low = -(2**63) if since is None else int(since) * ROWID_SLOTS
         want = offset + limit + 1  # one more tells whether another page follows
         cache = self.index()
-        with self._lock, self._slot(cache.path):
+        with self._lock:
             db = self._connection(cache)
             deadline = time.monotonic() + self.time_budget
             db.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
@@ -276,6 +256,67 @@ class Searcher:
             last_second = second
         cursor.close()
         return found
+
+
+class SearchBudget:
+    """A token bucket of CPU seconds shared by every worker through a small file.
+
+    A search is admitted while the bucket holds any time; afterwards the CPU time
+    its request took is taken out. The bucket refills at `share` seconds per
+    second, so distinct queries (which no cache answers) can never take more
+    than that share of the machine from plain feed polls, however many arrive.
+    """
+
+    _STATE = struct.Struct("dd")  # tokens, monotonic time of the last update
+
+    def __init__(self, path: Path | None, share: float = _SHARE, burst: float = _BURST) -> None:
+        self.path, self.share, self.burst = path, share, burst
+        self._fd: int | None = None
+        self._pid = 0
+        self._memory = (burst, time.monotonic())  # without a usable file: this process only
+        self._lock = threading.Lock()
+
+    def _file(self) -> int | None:
+        if self.path is None:
+            return None
+        if self._fd is None or self._pid != os.getpid():
+            try:
+                self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), os.getpid()
+            except OSError as exc:
+                log.warning("search budget file %s unusable (%s); kept per process",
+                            self.path, exc)
+                self.path = None
+                return None
+        return self._fd
+
+    def _update(self, spent: float) -> float:
+        """Refill, take `spent` out, and return what the bucket held before."""
+        with self._lock:
+            fd = self._file()
+            now = time.monotonic()
+            if fd is None:
+                tokens, stamp = self._memory
+            else:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                raw = os.pread(fd, self._STATE.size, 0)
+                tokens, stamp = (self._STATE.unpack(raw) if len(raw) == self._STATE.size
+                                 else (self.burst, now))
+            held = min(self.burst, tokens + max(0.0, now - stamp) * self.share)
+            state = (held - spent, now)
+            if fd is None:
+                self._memory = state
+            else:
+                os.pwrite(fd, self._STATE.pack(*state), 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            return held
+
+    def admit(self) -> None:
+        """Raise SearchBusy while searches have used up their share."""
+        if self._update(0.0) <= 0:
+            raise SearchBusy("searches have used their share of the machine")
+
+    def charge(self, cpu_seconds: float) -> None:
+        self._update(cpu_seconds)
 
 
 def snippet(query: Query, text: str, width: int = 30) -> list[tuple[str, bool]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, g, render_template, request
 from flask.typing import ResponseReturnValue
 
 from .formats import FORMATS, HTML_TYPE
@@ -12,7 +12,7 @@ from .http import Rendered
 from .model import Entry, InvalidQuery, Query
 from .pages import _chrome
 from .respond import base_url, entries_modified, feeds_state, search_query, send, urls
-from .search import query_text, snippet
+from .search import SearchBudget, query_text, snippet
 from .urls import SEARCH_RULE, Urls
 
 PAGE_SIZE = 20
@@ -96,4 +96,21 @@ def search_page() -> ResponseReturnValue:
 
 
 def init_app(app: Flask) -> None:
+    """The search page, and the CPU budget every searching request draws on."""
     app.add_url_rule(SEARCH_RULE, view_func=search_page)
+    store = app.extensions["feeds"].store
+    budget = SearchBudget(store.index_file.with_suffix(".search-budget")
+                          if store.index_file else None)
+    app.extensions["search_budget"] = budget
+
+    @app.before_request
+    def _admit_search() -> None:
+        if request.args.get("q", "").strip() or request.args.get("exclude", "").strip():
+            budget.admit()  # SearchBusy: a 503 from the error boundary
+            g.search_started = time.thread_time()
+
+    @app.teardown_request
+    def _charge_search(exc: BaseException | None) -> None:
+        started = g.pop("search_started", None)
+        if started is not None:
+            budget.charge(time.thread_time() - started)

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 
 from feeds.parse import MINSK
-from feeds.search import match_expression, parse_query, query_text
+from feeds.search import SearchBudget, SearchBusy, match_expression, parse_query, query_text
 from tests.appkit import make_app, refresh
 from tests.storekit import date_ago, date_line, write_article
 
@@ -223,3 +223,26 @@ def test_search_form_on_front_and_rubric_pages(app: Flask) -> None:
     assert 'action="http://feeds.test/search"' in front and 'name="rubric"' not in front
     rubric = client.get("/sport/").get_data(as_text=True)
     assert '<input type="hidden" name="rubric" value="sport">' in rubric
+
+
+def test_search_budget_is_shared_through_its_file(tmp_path: Path) -> None:
+    one = SearchBudget(tmp_path / "budget", share=0.5, burst=1.0)
+    two = SearchBudget(tmp_path / "budget", share=0.5, burst=1.0)  # another worker
+    one.admit()
+    two.charge(3.0)
+    with pytest.raises(SearchBusy):
+        one.admit()
+    time.sleep(0.05)
+    with pytest.raises(SearchBusy):
+        two.admit()  # refilled 0.025 s of 2 s owed
+
+
+def test_spent_budget_is_503_for_searches_only(app: Flask) -> None:
+    app.extensions["search_budget"].charge(1000.0)
+    client = app.test_client()
+    for url in ("/feeds/all.rss?q=минск", "/search?q=минск", "/feeds/all.rss?exclude=елка"):
+        response = client.get(url)
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "2"
+    assert client.get("/feeds/all.rss").status_code == 200
+    assert client.get("/feeds/all.rss?limit=3").status_code == 200
