@@ -79,13 +79,13 @@ def rss_mb(pid: int) -> float:
 @contextmanager
 def gunicorn(app: str, env: dict[str, str], workers: int = 2, chdir: Path = ROOT,
              wait_path: str | None = "/feeds/all.rss", timeout: float = 120,
-             log: Path | None = None) -> Iterator[Gunicorn]:
+             log: Path | None = None, extra: tuple[str, ...] = ()) -> Iterator[Gunicorn]:
     """gunicorn with the project's gunicorn.conf.py on a free 127.0.0.1 port."""
     port = free_port()
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
         [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", str(workers),
-         "-b", f"127.0.0.1:{port}", "--timeout", "120", "--chdir", str(chdir), app],
+         "-b", f"127.0.0.1:{port}", "--timeout", "120", "--chdir", str(chdir), *extra, app],
         env={**os.environ, **env, "FEEDS_BASE_URL": env.get("FEEDS_BASE_URL",
                                                              f"http://127.0.0.1:{port}")},
         cwd=ROOT, start_new_session=True, stdout=out, stderr=out)
