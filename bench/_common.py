@@ -82,9 +82,12 @@ def gunicorn(app: str, env: dict[str, str], workers: int = 2, chdir: Path = ROOT
              log: Path | None = None, extra: tuple[str, ...] = ()) -> Iterator[Gunicorn]:
     """gunicorn with the project's gunicorn.conf.py on a free 127.0.0.1 port."""
     port = free_port()
+    # A tree of its own (an older commit) brings its own settings file.
+    config = chdir / "gunicorn.conf.py"
+    config = config if config.exists() else ROOT / "gunicorn.conf.py"
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", str(workers),
+        [PYTHON, "-m", "gunicorn", "-c", str(config), "-w", str(workers),
          "-b", f"127.0.0.1:{port}", "--timeout", "120", "--chdir", str(chdir), *extra, app],
         env={**os.environ, **env, "FEEDS_BASE_URL": env.get("FEEDS_BASE_URL",
                                                              f"http://127.0.0.1:{port}")},

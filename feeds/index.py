@@ -1,6 +1,7 @@
 """The index: one SQLite file per store, shared by every worker and restart.
 
-It remembers what parsing each file gave, so unchanged files are never parsed twice.
+It remembers what parsing each file gave, so unchanged files are never parsed twice,
+and each folder's listing as of its mtime, so a start stats folders, not files.
 """
 
 from __future__ import annotations
@@ -72,7 +73,15 @@ class PhotoRow(NamedTuple):
     reason: str | None  # set when the image was rejected
 
 
-Row = TypeVar("Row", ArticleRow, PhotoRow)
+class FolderRow(NamedTuple):
+    """A folder's listing as of its mtime: file names, and subfolder names ending in '/'."""
+
+    path: str
+    mtime: int  # nanoseconds; 0: not to be trusted, list it again
+    names: str  # one a line
+
+
+Row = TypeVar("Row", ArticleRow, PhotoRow, FolderRow)
 
 
 class ArticleIndex:
@@ -127,6 +136,7 @@ class ArticleIndex:
             db.execute("DROP TABLE IF EXISTS photos")
             db.execute("DROP TABLE IF EXISTS search")
             db.execute("DROP TABLE IF EXISTS search_docs")
+            db.execute("DROP TABLE IF EXISTS folders")
         db.execute(
             "CREATE TABLE IF NOT EXISTS articles (path TEXT PRIMARY KEY, size INT, mtime INT,"
             " id TEXT, rubric TEXT, published REAL, title TEXT,"
@@ -136,6 +146,8 @@ class ArticleIndex:
             "CREATE TABLE IF NOT EXISTS photos (path TEXT PRIMARY KEY, size INT, mtime INT,"
             " mime TEXT, width INT, height INT, reason TEXT)"
         )
+        db.execute("CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, mtime INT,"
+                   " names TEXT)")
         for sql in _SEARCH_TABLES:
             db.execute(sql)
         db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (str(INDEX_VERSION),))
@@ -176,6 +188,16 @@ class ArticleIndex:
             found.update(_by_path(self._guard(partial(self._fetch, query, chunk)), ArticleRow))
         return found
 
+    def all_folders(self) -> dict[str, FolderRow]:
+        rows = self._guard(lambda: self.db.execute(
+            "SELECT path, mtime, names FROM folders").fetchall())
+        return _by_path(rows, FolderRow)
+
+    def photo(self, path: str) -> PhotoRow | None:
+        query = "SELECT * FROM photos WHERE path=?"
+        return _by_path(self._guard(partial(self._fetch, query, [db_key(path)])),
+                        PhotoRow).get(path)
+
     def _fetch(self, query: str, params: list[str]) -> list[tuple]:
         return self.db.execute(query, params).fetchall()
 
@@ -188,16 +210,21 @@ class ArticleIndex:
 
     def _save_articles(self, rows: list[ArticleRow],
                        documents: Mapping[str, tuple[str, str, str]]) -> None:
-        keyed = [row._replace(path=db_key(row.path)) for row in rows]
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany("INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)",
-                                keyed)
-            self._unindex([row.path for row in keyed])
-            for row, key in zip(rows, keyed, strict=True):
-                columns = documents.get(row.path)
-                if columns is not None and row.published is not None:
-                    self._add_document(key.path, row.published, columns)
+            self._put_articles(rows, documents)
+
+    def _put_articles(self, rows: list[ArticleRow],
+                      documents: Mapping[str, tuple[str, str, str]]) -> None:
+        """Rows and their search documents, inside the caller's transaction."""
+        keyed = [row._replace(path=db_key(row.path)) for row in rows]
+        self.db.executemany("INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)",
+                            keyed)
+        self._unindex([row.path for row in keyed])
+        for row, key in zip(rows, keyed, strict=True):
+            columns = documents.get(row.path)
+            if columns is not None and row.published is not None:
+                self._add_document(key.path, row.published, columns)
 
     def _add_document(self, path: str, published: float, columns: tuple[str, str, str]) -> None:
         base = int(published) * ROWID_SLOTS
@@ -229,6 +256,45 @@ class ArticleIndex:
         with self.db:
             self.db.execute("BEGIN")
             self.db.executemany(sql, keyed)
+
+    def save(self, articles: list[ArticleRow], documents: Mapping[str, tuple[str, str, str]],
+             photos: list[PhotoRow], gone: Sequence[str], folders: Sequence[FolderRow],
+             gone_folders: Sequence[str]) -> None:
+        """What one scan found, in one transaction: a crash leaves the index as it was.
+
+        A folder's listing is written with (or after) the rows of its files, so a
+        listing that the next start trusts always has them.
+        """
+        if articles or photos or gone or folders or gone_folders:
+            self._guard(lambda: self._save(articles, documents, photos, gone, folders,
+                                           gone_folders))
+
+    def _save(self, articles: list[ArticleRow], documents: Mapping[str, tuple[str, str, str]],
+              photos: list[PhotoRow], gone: Sequence[str], folders: Sequence[FolderRow],
+              gone_folders: Sequence[str]) -> None:
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            if articles:
+                self._put_articles(articles, documents)
+            for table, rows in (("photos", photos), ("folders", folders)):
+                if not rows:
+                    continue
+                marks = ",".join("?" * len(rows[0]))
+                self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})",
+                                    [row._replace(path=db_key(row.path)) for row in rows])
+            keys = [db_key(path) for path in gone]
+            for table in ("articles", "photos"):
+                self.db.executemany(f"DELETE FROM {table} WHERE path=?", [(k,) for k in keys])
+            self._unindex(keys)
+            self.db.executemany("DELETE FROM folders WHERE path=?",
+                                [(db_key(path),) for path in gone_folders])
+
+    def close(self) -> None:
+        self.db.close()
+
+    def reopen(self) -> None:
+        """A new connection after close(), as after a fork: the file stays, rows stay."""
+        self.db = self._open()
 
     def forget(self, paths: Sequence[str]) -> None:
         """Files that left the store leave the index and the search with them."""

@@ -22,6 +22,7 @@ class Snapshot:
     changed_ns: int = 0  # newest folder mtime: a deletion shows only there
     generation: int = 0
     _keys: Mapping[str | None, list[float]] = field(default_factory=dict)
+    duplicates: frozenset[str] = frozenset()  # ids used by more than one file
 
     def _entries_for(self, slug: str | None) -> tuple[Entry, ...]:
         return self.entries if slug is None else self.by_slug.get(slug, ())

@@ -72,7 +72,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_server(content: Path, cache: Path, workers: int = 2,
+def running_server(content: Path, cache: Path, workers: int = 2, args: tuple[str, ...] = (),
                    **env: str) -> Iterator[Server]:
     port = free_port()
     environment = {**os.environ, "FEEDS_CONTENT_DIR": str(content),
@@ -80,7 +80,7 @@ def running_server(content: Path, cache: Path, workers: int = 2,
                    "FEEDS_REFRESH_INTERVAL": "0.5", **env}  # FEEDS_BASE_URL="" unsets it
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-         "-w", str(workers), "-b", f"127.0.0.1:{port}", "--chdir", str(ROOT), "app:app"],
+         "-w", str(workers), "-b", f"127.0.0.1:{port}", "--chdir", str(ROOT), *args, "app:app"],
         env=environment, start_new_session=True, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -114,14 +114,15 @@ def test_a_fifo_and_a_vanishing_file_never_block_and_are_named(
     gone = write_article(root, "gone")
     os.mkfifo(root / "x.txt")
     store = Store(root, index_file_for(tmp_path / "cache", root))
-    walk = store._walk
+    scanner = store._scanner
+    scan = scanner.scan
 
-    def walk_then_delete(full: bool):  # type: ignore[no-untyped-def]
-        found = walk(full)
+    def scan_then_delete():  # type: ignore[no-untyped-def]
+        found = scan()
         gone.unlink(missing_ok=True)  # deleted between listing and reading
         return found
 
-    store._walk = walk_then_delete  # type: ignore[method-assign]
+    scanner.scan = scan_then_delete  # type: ignore[method-assign]
     caplog.set_level(logging.WARNING, "feeds.store")
     store.refresh()
     problems = {os.path.basename(p.path): p.reason for p in store.snapshot.problems}

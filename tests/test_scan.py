@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from feeds.index import index_file_for
-from feeds.store import _RECENT_FILES, Store
+from feeds.scan import _RECENT_FILES
+from feeds.store import Store
 from tests.appkit import make_app
 from tests.storekit import appears_within, article_text, image_bytes, write, write_article
 
@@ -32,7 +33,7 @@ def test_a_cold_start_does_not_set_the_pace_of_later_scans(tmp_path: Path) -> No
 
 def partial_scans(store: Store) -> None:
     """Make every later scan a cheap one, as on a store too large for a full scan each time."""
-    store._next_full_scan = float("inf")
+    store._scanner._next_full = store._scanner._next_sweep = float("inf")
 
 
 def test_the_recheck_list_stays_capped_in_a_huge_folder(tmp_path: Path) -> None:
@@ -49,8 +50,8 @@ def test_the_recheck_list_stays_capped_in_a_huge_folder(tmp_path: Path) -> None:
     write(root, "new.txt", TEXT)  # the folder is listed again
     store.refresh()
     assert "new" in store.snapshot.by_id
-    assert "new.txt" in store._recent
-    assert len(store._recent) <= _RECENT_FILES
+    assert "new.txt" in store._scanner.recent
+    assert len(store._scanner.recent) <= _RECENT_FILES
     write(root, "new.txt", TEXT.replace("Новость", "Исправленная новость"))
     store.refresh()
     assert store.snapshot.by_id["new"].title == "Исправленная новость"

@@ -79,3 +79,12 @@ def test_embargoed_article_is_released_after_its_minute(server: tuple[Server, Pa
     assert b"embargo1" not in srv.get("/feeds/all.rss").body
     wait = (release - datetime.now(MINSK)).total_seconds()
     wait_until(lambda: b"embargo1" in srv.get("/feeds/all.rss").body, wait + 5)
+
+
+def test_preload_serves_and_picks_up_a_new_article(tmp_path: Path) -> None:
+    """gunicorn --preload: the app and its first snapshot are made before the fork."""
+    store = tiny_store(tmp_path / "store")
+    with running_server(store, tmp_path / "cache", args=("--preload",)) as srv:
+        assert all(srv.get("/feeds/all.rss").status == 200 for _ in range(16))
+        write_article(store, "preload1", "Спорт", "4 марта 2025, 12:00", "После форка")
+        wait_until(lambda: "После форка" in srv.get("/feeds/all.rss").text, 5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,40 @@ def test_embargo_is_applied_at_query_time(tmp_path: Path) -> None:
     assert [e.id for e in snapshot.released(None, noon)] == ["later", "now"]
     assert snapshot.next_release(noon - 1) == noon
     assert snapshot.embargoed_count("society", noon - 1) == 1
+
+
+class _DyingConnection:
+    """An index connection whose process dies inside its next write, before the commit."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.db.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        os._exit(3)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.db, name)
+
+
+def test_a_restart_after_a_crash_mid_update_loses_nothing(tmp_path: Path) -> None:
+    root, cache = tmp_path / "store", tmp_path / "cache"
+    for name in ("a", "b", "c"):
+        write_article(root, name, title=f"Старое {name}", folder="2025/03")
+    open_store(root, cache).stop()
+    write_article(root, "d", title="Новое d", folder="2025/03")
+    write_article(root, "a", title="Правка a", folder="2025/03")
+    (root / "2025/03/b.txt").unlink()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child never returns
+        store = Store(root, index_file_for(cache, root))
+        store._open_index().db = _DyingConnection(store._open_index().db)  # type: ignore[assignment]
+        store.refresh()
+        os._exit(0)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 3  # it died in the middle of writing
+    snapshot = open_store(root, cache).snapshot
+    assert {i: e.title for i, e in snapshot.by_id.items()} == {
+        "a": "Правка a", "c": "Старое c", "d": "Новое d"}
