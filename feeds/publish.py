@@ -57,14 +57,44 @@ def last_modified(entries: Sequence[Entry], changed_ns: int = 0) -> datetime:
     return datetime.fromtimestamp(newest, UTC) if newest else _EPOCH
 
 
+class RenderCache:
+    """Rendered documents by key, least recently used out, bounded in entries and bytes."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self._documents: OrderedDict[tuple, Rendered] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._documents)
+
+    def get(self, key: tuple, build: Callable[[], Rendered]) -> Rendered:
+        """Return the cached version for key, building it on a miss (outside the lock)."""
+        with self._lock:
+            found = self._documents.get(key)
+            if found is not None:
+                self._documents.move_to_end(key)
+                return found
+        started = time.perf_counter()
+        rendered = build()
+        observe_render(str(key[0]), time.perf_counter() - started)
+        with self._lock:
+            if key not in self._documents:
+                self._documents[key] = rendered
+                self._bytes += rendered.size
+            while len(self._documents) > self.max_entries or self._bytes > self.max_bytes:
+                self._bytes -= self._documents.popitem(last=False)[1].size
+        return rendered
+
+
 class Publisher:
     """Turns requests into cached Rendered documents for one store."""
 
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
-        self._cache: OrderedDict[tuple, Rendered] = OrderedDict()
-        self._cache_bytes = 0
+        self._cache = RenderCache(_CACHE_SIZE, _CACHE_BYTES)
         self._lock = threading.Lock()
         self._selections: OrderedDict[tuple, list[Entry]] = OrderedDict()
         self.searcher = Searcher(store.index)
@@ -95,21 +125,7 @@ class Publisher:
 
     def cached(self, key: tuple, build: Callable[[], Rendered]) -> Rendered:
         """Return the cached version for key, building it on a miss."""
-        with self._lock:
-            found = self._cache.get(key)
-            if found is not None:
-                self._cache.move_to_end(key)
-                return found
-        started = time.perf_counter()
-        rendered = build()
-        observe_render(str(key[0]), time.perf_counter() - started)
-        with self._lock:
-            if key not in self._cache:
-                self._cache[key] = rendered
-                self._cache_bytes += rendered.size
-            while len(self._cache) > _CACHE_SIZE or self._cache_bytes > _CACHE_BYTES:
-                self._cache_bytes -= self._cache.popitem(last=False)[1].size
-        return rendered
+        return self._cache.get(key, build)
 
     # -- items ----------------------------------------------------------------------
 
