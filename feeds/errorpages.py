@@ -33,14 +33,17 @@ def for_people(path: str) -> bool:
     return not path.startswith(_MACHINE_PREFIXES) and not path.endswith(_MACHINE_SUFFIXES)
 
 
-def error_page(code: int, site_title: str) -> Response:
-    """The page, with links relative to the site root: the request's host may be the fault."""
+def error_page(code: int, site_title: str, prefix: str = "") -> Response:
+    """The page, with links relative to the site root: the request's host may be the fault.
+
+    prefix is the path of FEEDS_BASE_URL (/feeds for https://belta.by/feeds), if any.
+    """
     heading, message = MESSAGES.get(code, MESSAGES[500 if code >= 500 else 400])
     html = render_template(
         "error.html", code=code, heading=heading, message=message, site_title=site_title,
-        title=heading, feeds=(), home=page_path("all"), favicon=FAVICON_RULE,
-        icon=static_path("icon.png"),
-        opmls=[{"href": opml_path(fmt.extension), "format": fmt.label}
+        title=heading, feeds=(), home=prefix + page_path("all"), favicon=prefix + FAVICON_RULE,
+        icon=prefix + static_path("icon.png"),
+        opmls=[{"href": prefix + opml_path(fmt.extension), "format": fmt.label}
                for fmt in FORMATS.values()])
     response = Response(html, code, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store" if code >= 500 else "public, max-age=60"

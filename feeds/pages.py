@@ -52,9 +52,9 @@ def _feed_links(u: Urls, name: str, title: str) -> list[dict[str, str]]:
 
 def _chrome(u: Urls) -> dict[str, object]:
     """The links every page's frame shows."""
-    return {"home": u.page("all"), "opml": u.opml("rss"), "icon": static_path("icon.png"),
+    return {"home": u.page("all"), "opml": u.opml("rss"), "icon": u.base + static_path("icon.png"),
             "search": u.search(),
-            "favicon": FAVICON_RULE,
+            "favicon": u.base + FAVICON_RULE,
             "opmls": [{"href": u.opml(fmt.extension), "format": fmt.label}
                       for fmt in FORMATS.values()]}
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
 from flask.typing import ResponseReturnValue
@@ -138,8 +139,9 @@ def _for_people(response: Response) -> Response:
     if not errorpages.for_people(request.path):
         return response
     try:
-        page = errorpages.error_page(response.status_code,
-                                     current_app.extensions["feeds"].settings.site_title)
+        settings = current_app.extensions["feeds"].settings
+        prefix = urlsplit(settings.base_url or "").path.rstrip("/")
+        page = errorpages.error_page(response.status_code, settings.site_title, prefix)
     except Exception:  # the plain answer is still right
         log.exception("error page failed for %s", request.path)
         return response

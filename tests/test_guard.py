@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
+from feeds.config import Settings
 from feeds.guard import MASS_LOSS_MIN, Health, ScanGuard, StoreUnavailable
 from feeds.health import health_report
 from feeds.index import index_file_for
 from feeds.snapshot import Snapshot
 from feeds.store import Store
+from feeds.web import create_app
 from tests.appkit import make_app
 from tests.storekit import date_line, write, write_article
 
@@ -225,3 +228,22 @@ def test_guard_accepts_a_first_empty_store_and_growth() -> None:
     assert guard.judge(".", 10, 0, False)
     assert guard.judge(".", MASS_LOSS_MIN, 2 * MASS_LOSS_MIN, False)  # exactly half is kept
 
+
+
+def test_a_base_url_with_a_path_holds_every_link(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    write_article(root, "a1", title="Новость")
+    base = "https://belta.by/news"
+    settings = Settings(content_dir=root, cache_dir=tmp_path / "cache", base_url=base)
+    client = create_app({"SETTINGS": settings, "WATCH": False, "TESTING": True}).test_client()
+    pages = ["/", "/society/", "/articles/a1.html", "/feeds/all.rss", "/feeds/all.atom",
+             "/feeds/all.json", "/feeds/society.rss", "/feeds.opml", "/feeds/yandex.rss"]
+    for page in pages:
+        text = client.get(page).get_data(as_text=True)
+        ours = re.findall(r"https?://belta\.by[^\"'<\s]*", text)
+        assert ours and all(url.startswith(base + "/") for url in ours), (page, ours)
+        assert not re.findall(r"(?:href|src)=\"/(?!news/)", text), page
+    missing = client.get("/no-such-page/", headers={"Accept": "text/html"})
+    assert missing.status_code == 404
+    rooted = re.findall(r"(?:href|src)=\"(/[^\"]*)\"", missing.get_data(as_text=True))
+    assert rooted and all(href.startswith("/news/") for href in rooted), rooted
