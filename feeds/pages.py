@@ -50,7 +50,7 @@ def _feed_links(u: Urls, name: str, title: str) -> list[dict[str, str]]:
     ]
 
 
-def _chrome(u: Urls) -> dict[str, object]:
+def chrome(u: Urls) -> dict[str, object]:
     """The links every page's frame shows."""
     return {"home": u.page("all"), "opml": u.opml("rss"), "icon": u.base + static_path("icon.png"),
             "search": u.search(),
@@ -87,7 +87,7 @@ def _listing(name: str, page: int = 1) -> Rendered:
         title = state.publisher.feed_title(snapshot, name)
         html = render_template(
             "listing.html", title=title, site_title=state.settings.site_title,
-            **_chrome(u), feeds=_feed_links(u, name, title),
+            **chrome(u), feeds=_feed_links(u, name, title),
             rubrics=_rubric_links(snapshot, u, now), current=name, page=page,
             canonical=u.listing(name, page),
             newer=u.listing(name, page - 1) if page > 1 else None,
@@ -147,7 +147,7 @@ def article_page(filename: str) -> ResponseReturnValue:
         site = state.settings.site_title
         publisher = structured.Publisher(site, u.page("all"), u.static("logo.png"))
         html = render_template(
-            "article.html", item=item, site_title=site, **_chrome(u),
+            "article.html", item=item, site_title=site, **chrome(u),
             rubric_url=u.page(entry.slug), canonical=canonical,
             rubrics=_rubric_links(snapshot, u, now),
             open_graph=structured.open_graph(item, canonical, site),
