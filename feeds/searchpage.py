@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from .formats import FORMATS, HTML_TYPE
 from .http import Rendered
 from .model import Entry, InvalidQuery, Query
-from .pages import _chrome
+from .pages import chrome
 from .respond import base_url, entries_modified, feeds_state, search_query, send, urls
 from .search import SearchBudget, query_text, snippet
 from .urls import SEARCH_RULE, Urls
@@ -67,7 +67,7 @@ def _render(q: str, query: Query, name: str, page: int, status: int = 200,
               for fmt in FORMATS.values()] if query else [])
     html = render_template(
         "search.html", title=f"Поиск: {canonical}" if canonical else "Поиск",
-        site_title=state.settings.site_title, **_chrome(u), query=canonical,
+        site_title=state.settings.site_title, **chrome(u), query=canonical,
         searched=bool(query), rubric=name, scope=scope,
         rubrics=[{"slug": s, "name": snapshot.rubrics[s]} for s in snapshot.rubric_slugs(now)],
         action=u.search(), feeds=feeds, results=results, message=message, page=page,
