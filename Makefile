@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint nginx golden bench bench-scale soak clean
+.PHONY: run test lint nginx golden bench bench-scale bench-mirror soak clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py
+
+bench-mirror: $(STAMP) nginx
+	$(BIN)/python bench/mirror.py
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py

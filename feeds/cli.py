@@ -104,7 +104,7 @@ def build_command(outdir: Path, base_url: str | None, watch: bool, allow_empty: 
         factory: AppFactory = current_app.extensions["feeds_factory"]
         app = factory({"SETTINGS": replace(settings, base_url=base), "WATCH": False})
     store = app.extensions["feeds"].store
-    store.refresh()
+    store.refresh_settled()  # files still being written are waited for, not skipped
     refusal = store_refusal(store, allow_empty)
     if refusal is not None:
         click.echo(f"{refusal}; nothing written to {outdir}"
