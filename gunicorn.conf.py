@@ -11,7 +11,11 @@ from gunicorn.glogging import Logger
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from feeds import logs
-from feeds.startup import exit_if_unusable, startup_settings
+from feeds.startup import exit_if_unusable
+
+# A bad FEEDS_* value or an unusable store stops the master here with one line,
+# before any worker starts (app.py does the same when this file is not read).
+_log_format = exit_if_unusable().log_format
 
 # /metrics sums every worker's counters through files in this folder; it must be
 # set before any worker imports prometheus_client. A folder we make, we remove.
@@ -21,10 +25,6 @@ _metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
 os.makedirs(_metrics_dir, exist_ok=True)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
 
-# A bad FEEDS_* value or an unusable store stops the master here with one line,
-# before any worker starts (app.py does the same when this file is not read).
-exit_if_unusable()
-_log_format = startup_settings().log_format
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Requests are cheap (cached bytes); a few sync workers per core keep latency flat.

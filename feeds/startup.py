@@ -6,6 +6,7 @@ create_app and see the exceptions themselves.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -13,12 +14,15 @@ from typing import NoReturn
 
 from flask import Flask
 
-from .config import ConfigError, Settings
+from . import logs
+from .config import ConfigError, Settings, unknown_settings
 from .guard import StoreUnavailable, check_root
 
 # gunicorn's master stops (instead of starting workers again and again) when a
 # worker exits with this status ("App failed to load"); flask exits with it too.
 STARTUP_FAILED = 4
+MASTER_CHECKED = "_FEEDS_CHECKED_BY_MASTER"  # not FEEDS_*: no setting, never warned about
+log = logging.getLogger("feeds.web")
 
 
 def startup_settings() -> Settings:
@@ -28,12 +32,21 @@ def startup_settings() -> Settings:
     return settings
 
 
-def exit_if_unusable() -> None:
-    """For gunicorn's master, before any worker starts."""
+def exit_if_unusable() -> Settings:
+    """For gunicorn's master, before any worker starts; it also warns of unknown names.
+
+    The workers inherit MASTER_CHECKED and leave the warnings to the master, so a
+    typo is one line, not one per worker.
+    """
     try:
-        startup_settings()
+        settings = startup_settings()
     except (ConfigError, StoreUnavailable) as exc:
         refuse_start(exc)
+    logs.configure(settings.log_format)
+    for warning in unknown_settings():
+        log.warning("%s", warning)
+    os.environ[MASTER_CHECKED] = "1"
+    return settings
 
 
 def create_app_or_exit() -> Flask:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from .model import InvalidQuery, NotFound
 from .publish import Publisher
 from .respond import Feeds
 from .search import SearchBusy
+from .startup import MASTER_CHECKED
 from .store import Store
 from .websub import HubNotifier
 
@@ -35,7 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(test_config or {})
     settings: Settings = app.config.get("SETTINGS") or Settings.from_env()
     logs.configure(settings.log_format)
-    if "SETTINGS" not in app.config:
+    if "SETTINGS" not in app.config and not os.environ.get(MASTER_CHECKED):
         for warning in unknown_settings():
             log.warning("%s", warning)
     check_root(settings.content_dir)

@@ -166,7 +166,8 @@ def test_a_store_lost_under_gunicorn_keeps_every_feed(tmp_path: Path) -> None:
         for path in feeds:
             assert get(server, path) == before[path], path
 
-    with running_server(store, tmp_path / "cache", FEEDS_SETTLE_TIME="0") as server:
+    with running_server(store, tmp_path / "cache", FEEDS_SETTLE_TIME="0",
+                        FEEDS_LIMT="10") as server:
         before = {path: get(server, path) for path in feeds}
         assert all(status == 200 for status, _, _ in before.values())
         assert before["/feeds/all.rss"][2].count(b"<item>") == 3
@@ -190,5 +191,8 @@ def test_a_store_lost_under_gunicorn_keeps_every_feed(tmp_path: Path) -> None:
     errors = [line for line in log.splitlines() if " ERROR feeds.store: " in line]
     back = [line for line in log.splitlines() if " INFO feeds.store: " in line]
     assert len(errors) == 1 and f"store {store}: no such folder" in errors[0], log
+    typos = [line for line in log.splitlines() if "FEEDS_LIMT" in line]
+    assert len(typos) == 1 and " WARNING feeds.web: " in typos[0], log  # the master's alone
+    assert " INFO gunicorn.error: Booting worker" in log  # gunicorn's lines in our format
     assert len(back) == 1 and back[0].endswith(f"store {store} is back: 3 article files;"
                                                " publishing again"), log
