@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/poll.py
 
 bench-scale: $(STAMP)
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/scale.py
 
 bench-mirror: $(STAMP) nginx

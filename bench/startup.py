@@ -11,7 +11,11 @@ into a temporary folder), under gunicorn with two sync workers:
   connection is found through /proc), median and max over the trials;
 - idle CPU of each worker over a quiet spell, in % of one core;
 - RSS and PSS of each worker;
-- the same with `--preload` (the old code deadlocks there: reported, not waited on).
+- the same with `--preload` (the old code deadlocks there: reported, not waited on);
+- freshness with FEEDS_SETTLE_TIME=0 too, where the tree has that setting: files
+  younger than the settle time (1 s by default) are held back on purpose.
+
+At the end of each size, a table puts the figures of both trees side by side.
 
 Figures of both trees are measured in the same run, one after the other.
 """
@@ -164,55 +168,87 @@ def start_time(code: Path, env: dict[str, str], extra: tuple[str, ...],
 
 
 def running(code: Path, env: dict[str, str], extra: tuple[str, ...], args: argparse.Namespace,
-            store: Path, say: Callable[[str], None]) -> None:
+            store: Path, say: Callable[[str, str, str], None], fresh_only: bool = False) -> None:
     """Freshness, idle CPU and memory of one warm server."""
+    mode = " ".join(extra) or ("settle 0" if fresh_only else "-w 2")
     with gunicorn("app:app", env, chdir=code, wait_path=None, extra=extra) as server:
         try:
             wait_until_ok(server.port, FEED, args.preload_timeout, server.process)
         except RuntimeError:
-            say(f"no answer within {args.preload_timeout:.0f} s (deadlock): nothing to measure")
+            say(f"no answer within {args.preload_timeout:.0f} s (deadlock): nothing to measure",
+                f"{mode}: freshness", "deadlock")
             return
         for n in range(20):  # a little ordinary traffic first
             get(server.port, f"/feeds/all/archive/{1 + n * 7}.rss")
         time.sleep(3)
-        for pid, share in idle_cpu(server, args.idle).items():
-            say(f"idle CPU, worker {pid}: {share:.2f} % of a core over {args.idle:.0f} s"
-                f" (target < 1 %) {verdict(share < 1)}")
+        if not fresh_only:
+            shares = idle_cpu(server, args.idle)
+            for pid, share in shares.items():
+                say(f"idle CPU, worker {pid}: {share:.2f} % of a core over {args.idle:.0f} s"
+                    f" (target < 1 %) {verdict(share < 1)}", "", "")
+            say("", f"{mode}: idle CPU per worker",
+                " / ".join(f"{share:.2f} %" for share in shares.values()))
         seen = freshness(server, store, args.trials)
         every = [max(times) for times in zip(*seen.values(), strict=True)]
         for pid, times in seen.items():
             say(f"freshness, worker {pid}: median {statistics.median(times):.2f} s,"
-                f" max {max(times):.2f} s")
+                f" max {max(times):.2f} s", "", "")
         median, worst = statistics.median(every), max(every)
         say(f"freshness, every worker: median {median:.2f} s, max {worst:.2f} s over"
             f" {len(every)} trials (target <= 1 s, <= 2 s)"
-            f" {verdict(median <= 1 and worst <= 2)}")
-        for pid in server.worker_pids():
-            rss, pss = memory(pid)
-            say(f"memory, worker {pid}: RSS {rss:.0f} MB, PSS {pss:.0f} MB (target <= 150 MB)"
-                f" {verdict(pss <= 150 and rss <= 150)}")
+            f" {verdict(median <= 1 and worst <= 2)}", f"{mode}: freshness, every worker",
+            f"{median:.2f} s / max {worst:.2f} s")
+        if fresh_only:
+            return
+        sizes = [memory(pid) for pid in server.worker_pids()]
+        for rss, pss in sizes:
+            say(f"memory, a worker: RSS {rss:.0f} MB, PSS {pss:.0f} MB (target <= 150 MB)"
+                f" {verdict(pss <= 150 and rss <= 150)}", "", "")
+        say("", f"{mode}: RSS / PSS per worker",
+            ", ".join(f"{rss:.0f} / {pss:.0f} MB" for rss, pss in sizes))
 
 
-def measure(label: str, code: Path, store: Path, cache: Path, args: argparse.Namespace) -> None:
-    def say(line: str) -> None:
-        print(f"  [{label}] {line}", flush=True)
+Table = dict[str, dict[str, str]]  # figure -> tree -> value
+
+
+def measure(label: str, code: Path, store: Path, cache: Path, args: argparse.Namespace,
+            table: Table) -> None:
+    def say(line: str, figure: str, value: str) -> None:
+        if line:
+            print(f"  [{label}] {line}", flush=True)
+        if figure:
+            table.setdefault(figure, {})[label] = value
 
     env = {"FEEDS_CONTENT_DIR": str(store), "FEEDS_CACHE_DIR": str(cache)}
     cold = start_time(code, env, (), args.cold_timeout)
-    say("cold start, empty index: " + (f"{cold:.1f} s" if cold else "no answer"))
-    warm = [start_time(code, env, (), 120) for _ in range(3)]
-    if all(w is not None for w in warm):
-        times = [w for w in warm if w is not None]
+    shown = f"{cold:.1f} s" if cold else "no answer"
+    say(f"cold start, empty index: {shown}", "cold start (empty index)", shown)
+    warm = [start_time(code, env, (), 120) for _ in range(args.starts)]
+    times = [w for w in warm if w is not None]
+    if times:
         median = statistics.median(times)
         say(f"warm start, index on disk: median {median:.2f} s"
-            f" ({', '.join(f'{t:.2f}' for t in times)}) (target <= 1 s) {verdict(median <= 1)}")
-    for extra, mode in (((), "-w 2"), (("--preload",), "-w 2 --preload")):
-        say(f"{mode}:")
-        if extra:
-            begun = start_time(code, env, extra, args.preload_timeout)
-            say("warm start: " + (f"{begun:.2f} s" if begun else
-                                  f"no answer within {args.preload_timeout:.0f} s"))
+            f" ({', '.join(f'{t:.2f}' for t in times)}) (target <= 1 s) {verdict(median <= 1)}",
+            "warm start, median (range)", f"{median:.2f} s ({min(times):.2f}-{max(times):.2f})")
+    begun = start_time(code, env, ("--preload",), args.preload_timeout)
+    shown = f"{begun:.2f} s" if begun else f"no answer in {args.preload_timeout:.0f} s"
+    say(f"warm start with --preload: {shown}", "warm start, --preload", shown)
+    for extra in ((), ("--preload",)):
         running(code, env, extra, args, store, say)
+    if "FEEDS_SETTLE_TIME" in (code / "feeds" / "config.py").read_text(encoding="utf-8"):
+        # Files younger than the settle time (1 s by default) wait: the store's own
+        # cost shows without it.
+        running(code, {**env, "FEEDS_SETTLE_TIME": "0"}, (), args, store, say, fresh_only=True)
+
+
+def print_table(size: int, table: Table, labels: list[str]) -> None:
+    print(f"\n{size} articles, gunicorn -w 2 (sync):")
+    width = max(len(figure) for figure in table) + 2
+    print(" " * width + "".join(f"{label:>34}" for label in labels))
+    for figure, values in table.items():
+        print(f"{figure:<{width}}" + "".join(f"{values.get(label, '-'):>34}"
+                                             for label in labels))
+    print(flush=True)
 
 
 def main() -> None:
@@ -221,7 +257,8 @@ def main() -> None:
     parser.add_argument("--baseline", default="c728285",
                         help="commit measured as today's code ('' to skip)")
     parser.add_argument("--trials", type=int, default=5)
-    parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle CPU sampling")
+    parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle CPU sampling")
+    parser.add_argument("--starts", type=int, default=3, help="warm starts measured")
     parser.add_argument("--cold-timeout", type=float, default=600.0)
     parser.add_argument("--preload-timeout", type=float, default=30.0)
     parser.add_argument("--stores", type=Path, default=ROOT / "bench" / "stores")
@@ -237,8 +274,10 @@ def main() -> None:
         for size in args.sizes:
             store = make_store(args.stores / f"store-{size}", size)
             print(f"store: {size} articles; gunicorn -w 2 (sync)", flush=True)
+            table: Table = {}
             for n, (label, code) in enumerate(trees):
-                measure(label, code, store, work / f"cache-{size}-{n}", args)
+                measure(label, code, store, work / f"cache-{size}-{n}", args, table)
+            print_table(size, table, [label for label, _ in trees])
 
 
 if __name__ == "__main__":
