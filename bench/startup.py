@@ -1,7 +1,7 @@
 """What a large archive costs: start, freshness, idle CPU and memory, old code against new.
 
 For each store size (100,000 and 300,000 articles by default) and for each code
-tree (this one, and the commit given by --baseline, unpacked with `git archive`
+tree (the commits given by --new and --baseline, each unpacked with `git archive`
 into a temporary folder), under gunicorn with two sync workers:
 
 - cold start (empty index) and warm start (index on disk, median of 3): seconds
@@ -256,6 +256,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000])
     parser.add_argument("--baseline", default="c728285",
                         help="commit measured as today's code ('' to skip)")
+    parser.add_argument("--new", default="HEAD", help="commit measured as the new code")
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle CPU sampling")
     parser.add_argument("--starts", type=int, default=3, help="warm starts measured")
@@ -269,8 +270,8 @@ def main() -> None:
         trees = []
         if args.baseline and args.only != "new":
             trees.append((f"today {args.baseline}", unpack(args.baseline, work / "base")))
-        if args.only != "base":
-            trees.append(("new", ROOT))
+        if args.only != "base":  # a copy: editing the worktree meanwhile changes nothing
+            trees.append((f"new {args.new}", unpack(args.new, work / "new")))
         for size in args.sizes:
             store = make_store(args.stores / f"store-{size}", size)
             print(f"store: {size} articles; gunicorn -w 2 (sync)", flush=True)
