@@ -271,7 +271,9 @@ def main() -> None:
         if args.baseline and args.only != "new":
             trees.append((f"today {args.baseline}", unpack(args.baseline, work / "base")))
         if args.only != "base":  # a copy: editing the worktree meanwhile changes nothing
-            trees.append((f"new {args.new}", unpack(args.new, work / "new")))
+            sha = subprocess.run(["git", "rev-parse", "--short", args.new], cwd=ROOT, check=True,
+                                 capture_output=True, text=True).stdout.strip()
+            trees.append((f"new {sha}", unpack(args.new, work / "new")))
         for size in args.sizes:
             store = make_store(args.stores / f"store-{size}", size)
             print(f"store: {size} articles; gunicorn -w 2 (sync)", flush=True)
