@@ -80,8 +80,13 @@ def entry_of(row: ArticleRow, display: Callable[[str], str]) -> Entry | Problem:
         return Problem(display(row.path), row.reason, row.line)
     assert row.id is not None and row.rubric is not None and row.published is not None
     rubric = sys.intern(row.rubric)
-    return Entry(row.id, row.path, rubric, default_slug(rubric), minsk_time(row.published),
+    return Entry(row.id, row.path, rubric, _slug(rubric), minsk_time(row.published),
                  row.title or "", row.size, row.mtime, None, row.published)
+
+
+@functools.lru_cache(maxsize=256)
+def _slug(rubric: str) -> str:
+    return default_slug(rubric)
 
 
 class Catalog:

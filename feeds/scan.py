@@ -180,9 +180,9 @@ def seeded(rows: Mapping[str, FolderRow], texts: Mapping[str, ArticleRow],
                 folder.subfolders.append(rel[:-1])
             elif found is None:
                 break
-            else:
+            else:  # keyed by the row's own path string: one copy in memory
                 files = folder.texts if isinstance(found, ArticleRow) else folder.photos
-                files[rel] = FileStat(found.size, found.mtime)
+                files[found.path] = FileStat(found.size, found.mtime)
         else:
             if row.mtime:
                 folders[rel_dir] = folder
