@@ -333,6 +333,7 @@ class Store:
             self._ready.set()
         if self._index is not None:
             self._index.reopen()
+        self.guard.close()  # the parent keeps speaking for the store; a child asks again
         self._watcher.after_fork_in_child()
 
 
