@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
+import sqlite3
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,6 +28,8 @@ from .pages import chrome
 from .respond import feeds_state, urls
 from .subscribers import Counts, Poll, is_feed, parse_log_line, svg_chart, table, today
 from .urls import METRICS_RULE, STATS_RULE
+
+log = logging.getLogger("feeds.admin")
 
 
 def authorized(header: str, token: str) -> bool:
@@ -111,7 +115,11 @@ def live_counts(app: Flask, drain: Drain) -> Counts | None:
     index_file = app.extensions["feeds"].store.index_file
     if index_file is None:
         return None
-    counts = Counts(index_file.with_name(index_file.stem + ".subscribers.sqlite3"))
+    try:
+        counts = Counts(index_file.with_name(index_file.stem + ".subscribers.sqlite3"))
+    except sqlite3.Error as exc:  # an unwritable cache folder costs the statistics only
+        log.warning("no subscriber statistics: %s", exc)
+        return None
     pruned: list[str] = []
 
     def count(batch: list[Seen]) -> None:

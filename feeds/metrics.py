@@ -40,16 +40,22 @@ class Seen:
     path: str
     status: int
     user_agent: str
-    client: str  # the first X-Forwarded-For address, else the peer's
+    client: str  # the peer's address, or the one a local proxy saw
 
 
 # (fast, path, status, user agent, peer address, X-Forwarded-For): what the lanes append.
 RawSeen = tuple[bool, str, int, "str | None", "str | None", "str | None"]
 
 
+_LOCAL_PROXIES = frozenset({"127.0.0.1", "::1"})
+
+
 def seen(raw: RawSeen) -> Seen:
+    """X-Forwarded-For names the client only when a proxy on this machine sent it."""
     fast, path, status, agent, peer, forwarded = raw
-    client = (forwarded.split(",")[0].strip() if forwarded else "") or peer or ""
+    client = peer or ""
+    if forwarded and client in _LOCAL_PROXIES:
+        client = forwarded.split(",")[-1].strip() or client  # the address our proxy saw
     return Seen(fast, path, status, agent or "", client)
 
 

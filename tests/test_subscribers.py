@@ -158,3 +158,22 @@ def test_log_lines_of_gunicorn_and_nginx() -> None:
     assert second is not None and second.feed == "/feeds/dzen.rss" and second.status == 200
     assert first.moment == second.moment  # type: ignore[union-attr]
     assert parse_log_line(gunicorn.replace("/feeds/all.rss", "/feeds/all/archive/1.rss")) is None
+
+
+def test_clients_behind_a_local_proxy() -> None:
+    from feeds.metrics import seen
+
+    direct = seen((True, "/feeds/all.rss", 200, "ua", "203.0.113.5", "198.51.100.1"))
+    assert direct.client == "203.0.113.5"  # a client cannot pick its own address
+    proxied = seen((False, "/feeds/all.rss", 304, None, "127.0.0.1", "10.0.0.1, 198.51.100.7"))
+    assert proxied.client == "198.51.100.7" and proxied.user_agent == ""
+
+
+def test_no_statistics_file_costs_only_the_statistics(tmp_path: Path) -> None:
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder should be")
+    app = make_app(tiny_store(tmp_path / "store"), blocked, admin_token=TOKEN)
+    client = app.test_client()
+    assert client.get("/feeds/all.rss").status_code == 200
+    assert client.get("/stats", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 404
+    assert client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
