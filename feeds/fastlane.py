@@ -18,6 +18,7 @@ from datetime import datetime
 
 from werkzeug.http import http_date
 
+from .bounded import ENTRY_OVERHEAD, key_bytes
 from .http import Rendered, accepts_gzip, is_current, not_modified_headers, representation
 from .metrics import REQUESTS_KEPT, RawSeen
 from .store import Store
@@ -25,6 +26,8 @@ from .store import Store
 StartResponse = Callable[..., object]
 WSGIApp = Callable[..., Iterable[bytes]]
 
+_UNUSUAL = frozenset(("HTTP_A_IM", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE",
+                      "HTTP_IF_RANGE"))
 _MAX_ENTRIES = 1024
 _MAX_BYTES = 16 << 20
 
@@ -39,6 +42,12 @@ class Answer:
     last_modified: datetime
     ok_headers: list[tuple[str, str]]
     not_modified_headers: list[tuple[str, str]]
+
+    def held_bytes(self, key: tuple[str, bool, str]) -> int:
+        """What remembering this answer under key costs: body, headers, key."""
+        headers = sum(len(k) + len(v) + 64 for k, v in (*self.ok_headers,
+                                                         *self.not_modified_headers))
+        return len(self.body) + headers + key_bytes(key) + ENTRY_OVERHEAD
 
 
 def simple_gzip(accept_encoding: str) -> bool | None:
@@ -89,18 +98,20 @@ class FastLane:
                 self._bytes, self._stamp = 0, stamp
             if key not in self.answers:
                 self.answers[key] = answer
-                self._bytes += len(body)
+                self._bytes += answer.held_bytes(key)
             # Oldest first out: a poller's favourite comes back on its next request.
             while len(self.answers) > _MAX_ENTRIES or self._bytes > _MAX_BYTES:
                 oldest = next(iter(self.answers))
-                self._bytes -= len(self.answers.pop(oldest).body)
+                self._bytes -= self.answers.pop(oldest).held_bytes(oldest)
 
     @staticmethod
     def plain(environ: dict) -> bool:
-        """A request the fast lane may answer: GET or HEAD, no query, no delta."""
+        """A request the fast lane may answer: GET or HEAD, no query, no delta, and no
+        precondition other than If-None-Match / If-Modified-Since (If-Match and the
+        rest are Werkzeug's to judge: pollers never send them)."""
         return (environ.get("REQUEST_METHOD") in ("GET", "HEAD")
                 and not environ.get("QUERY_STRING")
-                and "HTTP_A_IM" not in environ)
+                and _UNUSUAL.isdisjoint(environ))
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         if self.plain(environ):

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from .bounded import Bounded, key_bytes
 from .config import Settings
 from .filters import matching
+from .fit import fit
 from .flavours import FLAVOURS
 from .formats import FORMATS
 from .http import Rendered
@@ -32,11 +32,15 @@ from .urls import Urls
 
 TAG_PREFIX = "tag:belta.by,2025:"
 ARCHIVE_MAX_AGE = 7 * 24 * 3600  # a full archive page does not change
+# Per worker, every table bounded in entries and bytes (README, "How it stays fast").
 _CACHE_SIZE = 512
-_CACHE_BYTES = 32 << 20  # rendered documents kept in memory, per process
+_CACHE_BYTES = 32 << 20  # rendered documents (both bodies) kept in memory
+_SELECTIONS = 64  # filtered entry lists
+_SELECTION_BYTES = 2 << 20
+_VERSIONS = 1024  # earlier versions of subscription documents, for delta requests
+_VERSION_BYTES = 8 << 20
 # Google News reads at most 2 MB of a feed; larger documents lose their oldest entries.
 MAX_FEED_BYTES = 2_000_000
-_VERSIONS_KEPT = 32
 _WARM_BODIES = 512  # article bodies read ahead per process (the store keeps 1024)
 # An empty feed still needs an updated time; the clock would break determinism.
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -61,30 +65,29 @@ class RenderCache:
     """Rendered documents by key, least recently used out, bounded in entries and bytes."""
 
     def __init__(self, max_entries: int, max_bytes: int) -> None:
-        self.max_entries, self.max_bytes = max_entries, max_bytes
-        self._documents: OrderedDict[tuple, Rendered] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        self._documents: Bounded[tuple, Rendered] = Bounded(
+            max_entries, max_bytes, lambda key, rendered: key_bytes(key) + rendered.size)
 
     def __len__(self) -> int:
         return len(self._documents)
 
+    @property
+    def bytes(self) -> int:
+        return self._documents.bytes
+
+    def clear(self) -> None:
+        self._documents.clear()
+
     def get(self, key: tuple, build: Callable[[], Rendered]) -> Rendered:
         """Return the cached version for key, building it on a miss (outside the lock)."""
-        with self._lock:
-            found = self._documents.get(key)
-            if found is not None:
-                self._documents.move_to_end(key)
-                return found
+        found = self._documents.get(key)
+        if found is not None:
+            return found
         started = time.perf_counter()
         rendered = build()
+        rendered.gzipped  # noqa: B018 - made now, so the budget counts both bodies
         observe_render(str(key[0]), time.perf_counter() - started)
-        with self._lock:
-            if key not in self._documents:
-                self._documents[key] = rendered
-                self._bytes += rendered.size
-            while len(self._documents) > self.max_entries or self._bytes > self.max_bytes:
-                self._bytes -= self._documents.popitem(last=False)[1].size
+        self._documents.put(key, rendered)
         return rendered
 
 
@@ -95,11 +98,14 @@ class Publisher:
         self.settings = settings
         self.store = store
         self._cache = RenderCache(_CACHE_SIZE, _CACHE_BYTES)
-        self._lock = threading.Lock()
-        self._selections: OrderedDict[tuple, list[Entry]] = OrderedDict()
+        self._selections: Bounded[tuple, list[Entry]] = Bounded(
+            _SELECTIONS, _SELECTION_BYTES, lambda key, found: key_bytes(key) + 8 * len(found))
         self.searcher = Searcher(store.index)
-        # Recent versions of each subscription document, for RFC 3229 delta requests.
-        self._versions: dict[tuple, OrderedDict[str, tuple[tuple[str, str], ...]]] = {}
+        # Recent versions of subscription documents, (request, base, etag) -> manifest,
+        # for RFC 3229 delta requests.
+        self._versions: Bounded[tuple, Manifest] = Bounded(
+            _VERSIONS, _VERSION_BYTES, lambda key, manifest: key_bytes(key)
+            + manifest_bytes(manifest))
         self._warmed = -1
 
     def warm(self, snapshot: Snapshot) -> None:
@@ -159,14 +165,10 @@ class Publisher:
             return list(snapshot.released(slug, now)[: request.limit])
         # A search costs milliseconds: remember the answer for this store version.
         key = (request, snapshot.generation, snapshot.embargoed_count(slug, now))
-        with self._lock:
-            found = self._selections.get(key)
+        found = self._selections.get(key)
         if found is None:
             found = matching(self.searcher, snapshot, request, slug, now)
-            with self._lock:
-                self._selections[key] = found
-                while len(self._selections) > 64:
-                    self._selections.popitem(last=False)
+            self._selections.put(key, found)
         return found
 
     @staticmethod
@@ -211,25 +213,19 @@ class Publisher:
         return rendered
 
     def _remember(self, feed: tuple, rendered: Rendered) -> Rendered:
-        with self._lock:
-            versions = self._versions.setdefault(feed, OrderedDict())
-            versions[rendered.etag] = rendered.manifest
-            versions.move_to_end(rendered.etag)
-            while len(versions) > _VERSIONS_KEPT:
-                versions.popitem(last=False)
+        self._versions.put((*feed, rendered.etag), rendered.manifest)
         return rendered
 
     def delta(self, request: FeedRequest, base: str, now: float, old_etags: list[str],
               current: Rendered) -> Rendered | None:
         """Only the entries added or changed since a version the client has (RFC 3229)."""
-        with self._lock:
-            versions: Mapping[str, tuple[tuple[str, str], ...]] = (
-                self._versions.get((request, base)) or {})
-            known_tags = [tag for tag in old_etags if tag in versions]
-            old = versions[known_tags[0]] if known_tags else None
-        if old is None or request.page is not None or request.flavour:
+        if request.page is not None or request.flavour:
             return None
-        old_etag = known_tags[0]
+        known_tags = [(tag, old) for tag in old_etags
+                      if (old := self._versions.get((request, base, tag))) is not None]
+        if not known_tags:
+            return None
+        old_etag, old = known_tags[0]
         known = set(old)
         changed = frozenset(entry_id for entry_id, digest in current.manifest
                             if (entry_id, digest) not in known)
@@ -306,11 +302,8 @@ class Publisher:
     def _render_capped(self, render: Callable[[Sequence[Item]], bytes], items: list[Item],
                        max_bytes: int, media_type: str, modified: datetime,
                        max_age: int) -> Rendered:
-        """Render; while over max_bytes, drop the older half of the entries."""
-        body = render(items)
-        while len(body) > max_bytes and len(items) > 1:
-            items = items[: len(items) // 2]
-            body = render(items)
+        """Render within max_bytes: trim entries too large for a share, then drop the oldest."""
+        body, items = fit(render, items, max_bytes)
         manifest = tuple((item.entry.id, _item_digest(item)) for item in items)
         return Rendered(body, media_type, modified, max_age, manifest=manifest)
 
@@ -344,6 +337,14 @@ class Publisher:
         """Archive pages keep every entry, whatever their size."""
         return self._render_capped(lambda chosen: FORMATS[fmt].render(meta, chosen), items,
                                    sys.maxsize, FORMATS[fmt].content_type, modified, max_age)
+
+
+Manifest = tuple[tuple[str, str], ...]
+
+
+def manifest_bytes(manifest: Manifest) -> int:
+    """What a delta manifest holds: ids and 16-digit digests, with their tuples."""
+    return sum(len(entry_id) + 120 for entry_id, _ in manifest)
 
 
 def _item_digest(item: Item) -> str:

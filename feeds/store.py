@@ -16,9 +16,9 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from functools import lru_cache
 from pathlib import Path
 
+from .bounded import Bounded
 from .builder import Found, best_photo, build_snapshot, update_snapshot
 from .catalog import Catalog, Reading, packaged_default
 from .guard import ScanGuard
@@ -41,6 +41,9 @@ from .watch import Watcher
 
 # A one-shot scan (check, build) waits at most this long for files still being written.
 _SETTLE_WAIT = 10.0
+_READY_WAIT = 5.0  # and a server starting on such files holds its first answers this long
+_ARTICLES_KEPT = 1024  # parsed article bodies kept per process ...
+_ARTICLE_BYTES = 24 << 20  # ... and what they hold at most (counted as 3 x the file size)
 
 
 def read_regular(path: str, limit: int) -> bytes:
@@ -80,7 +83,10 @@ class Store:
         self._scan_listeners: list[Callable[[Snapshot], None]] = []
         self._watcher = Watcher(self._scan_once, self._pause)
         self._ready = threading.Event()
-        self._load_article = lru_cache(maxsize=1024)(self._load_article_uncached)
+        self._ready_by = 0.0  # ready then at the latest, files still being written or not
+        # Parsed bodies by (path, size, mtime): bounded by count and by the files' sizes.
+        self._articles: Bounded[tuple[str, int, int], Article | None] = Bounded(
+            _ARTICLES_KEPT, _ARTICLE_BYTES, lambda key, _article: 3 * key[1] + len(key[0]))
         _STORES.add(self)
 
     # -- paths ---------------------------------------------------------------
@@ -128,10 +134,12 @@ class Store:
 
     def article(self, entry: Entry) -> Article | None:
         """The whole parsed article for an index entry, or None if it no longer parses."""
-        return self._load_article(entry.path, entry.size, entry.mtime_ns)
-
-    def _load_article_uncached(self, rel: str, size: int, mtime_ns: int) -> Article | None:
-        return self.read(rel).article  # size and mtime only key the cache
+        key = (entry.path, entry.size, entry.mtime_ns)  # size and mtime only key the cache
+        found = self._articles.get(key)
+        if found is None:
+            found = self.read(entry.path).article
+            self._articles.put(key, found)
+        return found
 
     # -- refresh -------------------------------------------------------------
 
@@ -143,6 +151,8 @@ class Store:
         with self._lock:
             started_wall, started = time.time(), time.monotonic()
             first = self._catalog is None
+            if first:
+                self._ready_by = started + _READY_WAIT
             saved = self._scanner.checkpoint()
             with _collector_paused(first):
                 changes = self._first_scan() if first else self._scanner.scan()
@@ -157,6 +167,7 @@ class Store:
                     return False
                 held = self._settling.hold(changes)
                 changed = self._load(changes) if first else self._apply(changes, held)
+            self._mark_ready()
             self._text_count = count
             self.guard.published(count, started_wall, time.monotonic() - started)
             if first:
@@ -254,7 +265,12 @@ class Store:
             self.guard.report(walk_problems)
         self._walk_problems = walk_problems
         self.snapshot = snapshot
-        self._ready.set()
+
+    def _mark_ready(self) -> None:
+        """Ready once the first scan found no file still being written (or waited enough):
+        a server started on a store written a moment ago does not serve it half-empty."""
+        if self._settling.next_settle is None or time.monotonic() >= self._ready_by:
+            self._ready.set()
 
     def _found(self, walk_problems: list[Problem], newest: int) -> Found:
         catalog = self._catalog

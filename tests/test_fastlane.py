@@ -16,6 +16,10 @@ VARIANTS = [
     {"If-Modified-Since": "LAST"}, {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"},
     {"If-Modified-Since": "nonsense"}, {"If-None-Match": '"other"', "If-Modified-Since": "LAST"},
     {"Accept-Encoding": "gzip", "If-None-Match": "GZETAG"},
+    {"If-Match": '"other"'}, {"If-Match": "ETAG"}, {"If-Match": "*"},
+    {"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}, {"If-Unmodified-Since": "LAST"},
+    {"If-Match": '"other"', "If-None-Match": "ETAG"}, {"Range": "bytes=0-9"},
+    {"Range": "bytes=0-9", "If-Range": "ETAG"},
 ]
 
 

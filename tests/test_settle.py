@@ -106,3 +106,18 @@ def test_check_waits_for_files_being_written(tmp_path: Path) -> None:
     store = Store(root, index_file_for(tmp_path / "cache", root), settle_time=0.5)
     store.refresh_settled()
     assert "just_now" in store.snapshot.by_id
+
+
+def test_a_server_started_on_a_store_written_a_moment_ago_serves_all_of_it(
+        tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    for n in range(5):
+        write_article(root, f"fresh{n}")
+    store = Store(root, index_file_for(tmp_path / "cache", root), refresh_interval=0.1,
+                  settle_time=1.0)
+    store.ensure_watching()
+    try:
+        assert store.wait_ready(10)
+        assert len(store.snapshot.entries) == 5
+    finally:
+        store.stop()
