@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint nginx golden bench bench-scale bench-mirror soak clean
+.PHONY: run test lint nginx golden bench bench-scale bench-mirror bench-search soak clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench-scale: $(STAMP)
 
 bench-mirror: $(STAMP) nginx
 	$(BIN)/python bench/mirror.py
+
+bench-search: $(STAMP)
+	$(BIN)/python bench/search.py
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py
