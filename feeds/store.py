@@ -138,7 +138,8 @@ class Store:
         found = self._articles.get(key)
         if found is None:
             found = self.read(entry.path).article
-            self._articles.put(key, found)
+            if found is not None:  # one that cannot be read now (a lost store) is tried again
+                self._articles.put(key, found)
         return found
 
     # -- refresh -------------------------------------------------------------

@@ -19,7 +19,7 @@ from feeds.snapshot import Snapshot
 from feeds.store import Store
 from feeds.web import create_app
 from tests.appkit import make_app
-from tests.storekit import date_line, write, write_article
+from tests.storekit import date_line, image_bytes, write, write_article
 
 
 def open_store(root: Path, cache: Path) -> Store:
@@ -247,3 +247,25 @@ def test_a_base_url_with_a_path_holds_every_link(tmp_path: Path) -> None:
     assert missing.status_code == 404
     rooted = re.findall(r"(?:href|src)=\"(/[^\"]*)\"", missing.get_data(as_text=True))
     assert rooted and all(href.startswith("/news/") for href in rooted), rooted
+
+
+def test_a_lost_store_answers_503_rather_than_a_shorter_feed(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    write_article(root, "a1", title="Первая", photo=image_bytes())
+    write_article(root, "a2", title="Вторая", published=date_line(2025, 3, 4, 10, 0))
+    app = make_app(root, tmp_path / "cache")
+    client = app.test_client()
+    newest = client.get("/feeds/all.rss?limit=1")  # reads the body of a2 alone
+    store = app.extensions["feeds"].store
+    root.rename(tmp_path / "away")
+    store.refresh()
+    assert client.get("/feeds/all.rss?limit=1").data == newest.data
+    assert client.get("/feeds/all.json?limit=1").status_code == 200  # its body is known
+    for path in ("/feeds/all.atom", "/articles/a1.html", "/photos/a1.jpg"):
+        response = client.get(path)
+        assert response.status_code == 503 and response.headers["Retry-After"] == "30", path
+    (tmp_path / "away").rename(root)
+    store.refresh()
+    assert [client.get(p).status_code for p in ("/feeds/all.atom", "/photos/a1.jpg")] == [200,
+                                                                                          200]
+    assert client.get("/feeds/all.atom").data.count(b"<entry>") == 2
