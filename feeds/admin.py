@@ -122,10 +122,10 @@ def live_counts(app: Flask, drain: Drain) -> Counts | None:
         return None
     pruned: list[str] = []
 
-    def count(batch: list[Seen]) -> None:
+    def count(batch: list[tuple[Seen, int]]) -> None:
         now = time.time()
-        counts.add(Poll(now, s.path, s.status, s.user_agent, s.client)
-                   for s in batch if is_feed(s.path))
+        counts.add(Poll(now, s.path, s.status, s.user_agent, s.client, n)
+                   for s, n in batch if is_feed(s.path))
         day = today()
         if pruned[-1:] != [day.isoformat()]:
             counts.prune(day)

@@ -75,8 +75,6 @@ def instruments() -> Any:
         requests = PromCounter("feeds_http_requests", "Answered requests by route kind,"
                                " status and lane (fast: the WSGI fast lane; app: Flask)",
                                ["kind", "status", "lane"])
-        dropped = PromCounter("feeds_metrics_dropped_records",
-                              "Request records dropped before counting (the queue was full)")
         render = Histogram("feeds_render_seconds", "Time to render a document on a cache miss",
                            ["kind"], buckets=RENDER_BUCKETS)
         scan = Histogram("feeds_scan_seconds", "Time of one store scan", buckets=SCAN_BUCKETS)
@@ -95,7 +93,7 @@ class Drain:
                                                                              float]]) -> None:
         self.queue = queue
         self.scan_health = scan_health
-        self.readers: list[Callable[[list[Seen]], None]] = []
+        self.readers: list[Callable[[list[tuple[Seen, int]]], None]] = []
         self._pid = 0
         self._lock = threading.Lock()
         self._last_scan: float | None = None
@@ -121,13 +119,19 @@ class Drain:
                 log.exception("metrics drain failed")
 
     def drain(self) -> None:
-        """Count what the lanes recorded since the last drain (also before a scrape)."""
+        """Count what the lanes recorded since the last drain (also before a scrape).
+
+        Pollers repeat themselves, so the records are grouped first (at C speed)
+        and each distinct one is looked at once, with its count."""
         with self._lock:
-            batch = [seen(self.queue.popleft()) for _ in range(len(self.queue))]
+            raw = Counter(self.queue.popleft() for _ in range(len(self.queue)))
             self._observe_scan()
-        if not batch:
+        if not raw:
             return
-        counts = Counter((route_kind(s.path), s.status, s.fast) for s in batch)
+        batch = [(seen(record), count) for record, count in raw.items()]
+        counts: Counter[tuple[str, int, bool]] = Counter()
+        for record, count in batch:
+            counts[(route_kind(record.path), record.status, record.fast)] += count
         requests = instruments().requests
         for (kind, status, fast), count in counts.items():
             requests.labels(kind, str(status), "fast" if fast else "app").inc(count)

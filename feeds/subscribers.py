@@ -100,6 +100,7 @@ class Poll:
     status: int
     user_agent: str
     client: str
+    count: int = 1  # the same request this many times (the drain groups repeats)
 
 
 def is_feed(path: str) -> bool:
@@ -194,8 +195,8 @@ class Counts:
             fetcher = identify(poll.user_agent)
             day = minsk_day(poll.moment)
             tally = counts.setdefault((day, poll.feed, fetcher.name), [0, 0])
-            tally[0] += 1
-            tally[1] += poll.status == 304
+            tally[0] += poll.count
+            tally[1] += poll.count if poll.status == 304 else 0
             if fetcher.subscribers is not None:
                 key = (day, poll.feed, fetcher.name, fetcher.feed_id)
                 if key not in reports or reports[key][1] <= poll.moment:
