@@ -71,31 +71,45 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+# The README's granian command line, less the address and worker count.
+GRANIAN_OPTIONS = ("--interface wsgi --http 1 --no-ws --blocking-threads 2"
+                   " --http1-header-read-timeout 10000 --workers-kill-timeout 20"
+                   " --respawn-failed-workers")
+
+
+def server_command(server: str, port: int, workers: int) -> list[str]:
+    """gunicorn with gunicorn.conf.py, or granian as the README runs it; add the app."""
+    if server == "granian":
+        return [sys.executable, "-m", "granian", *GRANIAN_OPTIONS.split(), "--host", "127.0.0.1",
+                "--port", str(port), "--workers", str(workers), "--working-dir", str(ROOT)]
+    return [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+            "-w", str(workers), "-b", f"127.0.0.1:{port}", "--chdir", str(ROOT)]
+
+
 @contextmanager
 def running_server(content: Path, cache: Path, workers: int = 2, args: tuple[str, ...] = (),
-                   **env: str) -> Iterator[Server]:
+                   server: str = "gunicorn", **env: str) -> Iterator[Server]:
     port = free_port()
     environment = {**os.environ, "FEEDS_CONTENT_DIR": str(content),
                    "FEEDS_CACHE_DIR": str(cache), "FEEDS_BASE_URL": f"http://127.0.0.1:{port}",
                    "FEEDS_REFRESH_INTERVAL": "0.5", **env}  # FEEDS_BASE_URL="" unsets it
+    command = [*server_command(server, port, workers), *args, "app:app"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-         "-w", str(workers), "-b", f"127.0.0.1:{port}", "--chdir", str(ROOT), *args, "app:app"],
-        env=environment, start_new_session=True, stdout=subprocess.DEVNULL,
+        command, cwd=ROOT, env=environment, start_new_session=True, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    server = Server(port, process)
+    running = Server(port, process)
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if server.get("/feeds/all.rss").status == 200:
+                if running.get("/feeds/all.rss").status == 200:
                     break
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"server did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
             time.sleep(0.1)
-        yield server
+        yield running
     finally:
         stop(process)
