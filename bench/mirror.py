@@ -79,11 +79,12 @@ def remove_article(store: Path, article_id: str) -> None:
         (store / "2026" / "11" / "21" / f"{article_id}{suffix}").unlink(missing_ok=True)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 30) -> float:
+def wait_for(condition: Callable[[], bool], timeout: float = 60) -> float:
+    """Seconds until condition() holds; the timeout itself (a FAIL) when it never does."""
     started = time.monotonic()
     while not condition():
         if time.monotonic() - started > timeout:
-            raise RuntimeError("timed out")
+            return timeout
         time.sleep(0.02)
     return time.monotonic() - started
 
@@ -247,8 +248,10 @@ def serve_through_nginx(args: argparse.Namespace, wrk: str, work: Path, out: Pat
                     if marker in get(port, FEED).body:
                         fresh[name].append(time.monotonic() - started)
                         del waiting[name]
-                if time.monotonic() - started > 30:
-                    raise RuntimeError(f"not fresh through {list(waiting)}")
+                if time.monotonic() - started > 30:  # reported as 30 s, a FAIL
+                    for name in waiting:
+                        fresh[name].append(time.monotonic() - started)
+                    break
                 time.sleep(0.02)
             time.sleep(1)
         for name, label in (("mirror", "the mirror (--watch)"), ("proxy", "the micro-cache")):

@@ -118,7 +118,7 @@ def build_command(outdir: Path, base_url: str | None, watch: bool, allow_empty: 
         sys.exit(1 if changes.failed else 0)
     interval = min(settings.refresh_interval, 0.25)
     click.echo(f"watching {store.display_root}; Ctrl-C to stop", err=True)
-    last = _watch_key(store)
+    last: tuple[int, int, int] | None = _watch_key(store)
     try:
         while True:
             time.sleep(interval)
@@ -126,9 +126,13 @@ def build_command(outdir: Path, base_url: str | None, watch: bool, allow_empty: 
             key = _watch_key(store)
             if key != last:
                 last = key
-                changes = exporter.run()
+                # A new scan during the long tail of listings ends the run early: the
+                # next one puts the newer article into the feeds first.
+                changes = exporter.run(interrupted=store.refresh)
                 if not changes.empty:
                     _report(outdir, changes)
+                if changes.deferred:
+                    last = None  # run again for what was left, even if nothing else changes
     except KeyboardInterrupt:
         pass
 
@@ -141,9 +145,11 @@ def _watch_key(store: Store) -> tuple[int, int, int]:
 
 
 def _report(outdir: Path, changes: Changes) -> None:
-    click.echo(f"{outdir}: {changes.rendered} resources rendered, {len(changes.added)} files"
-               f" added, {len(changes.changed)} changed, {len(changes.removed)} removed,"
-               f" {len(changes.failed)} failed, {changes.seconds:.1f} s")
+    deferred = f" ({changes.deferred} left for the next run)" if changes.deferred else ""
+    click.echo(f"{outdir}: {changes.rendered} resources rendered{deferred},"
+               f" {len(changes.added)} files added, {len(changes.changed)} changed,"
+               f" {len(changes.removed)} removed, {len(changes.failed)} failed,"
+               f" {changes.seconds:.1f} s")
     for path in changes.failed:
         click.echo(f"{path}: not written; the previous file, if any, stays", err=True)
 

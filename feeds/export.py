@@ -80,6 +80,7 @@ class Changes:
     removed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # URL paths that did not answer 200
     rendered: int = 0  # paths whose inputs changed (rendered or copied again)
+    deferred: int = 0  # of those, left to the next run (the store changed meanwhile)
     seconds: float = 0.0
 
     @property
@@ -235,12 +236,20 @@ def file_for(path: str) -> str:
     return relative + "index.html" if relative.endswith("/") or not relative else relative
 
 
+_LONG_TAIL = 6  # older-news listings: every one moves on with each new article
+_ASK_EVERY = 0.25  # seconds between "has the store changed?" during the long tail
+
+
 def _link_order(path: str) -> int:
-    """What is linked to is written before what links to it: a reader never meets a 404."""
+    """What is linked to is written before what links to it: a reader never meets a 404.
+
+    The older-news listings come last: they are many, and a watching build may
+    leave them for a quieter moment (see Exporter.run).
+    """
     for rank, prefix in enumerate(("/static/", "/photos/", "/articles/", "/feeds/")):
         if path.startswith(prefix):
             return rank + (1 if rank == 3 and "/archive/" not in path else 0)
-    return 5
+    return _LONG_TAIL if "/page/" in path else 5
 
 
 def write_atomically(target: Path, data: bytes, mode: int = 0o644) -> None:
@@ -335,8 +344,14 @@ class Exporter:
 
     # -- one run ------------------------------------------------------------------
 
-    def run(self, now: float | None = None, progress: bool = False) -> Changes:
-        """Bring the folder in step with the store's current snapshot."""
+    def run(self, now: float | None = None, progress: bool = False,
+            interrupted: Callable[[], bool] | None = None) -> Changes:
+        """Bring the folder in step with the store's current snapshot.
+
+        interrupted, asked now and then once the feeds and pages are written, may
+        stop the run before the older-news listings: what is left keeps its old
+        signature and is planned again by the next run.
+        """
         started = time.monotonic()
         now = time.time() if now is None else now
         wanted = plan(self.app, self.signer, now)
@@ -346,7 +361,7 @@ class Exporter:
         todo = sorted((path for path, planned in wanted.items()
                        if not self._current(path, planned, verify)), key=_link_order)
         changes = Changes(rendered=len(todo))
-        self._produce(todo, wanted, changes, progress)
+        self._produce(todo, wanted, changes, progress, interrupted)
         self._remove([path for path in self.owned if path not in wanted], changes)
         self._verified = True
         self._save(changes)
@@ -366,11 +381,18 @@ class Exporter:
             not _filling(path, owned) or self._marker(path).exists())
 
     def _produce(self, todo: Sequence[str], wanted: dict[str, Planned], changes: Changes,
-                 progress: bool) -> None:
+                 progress: bool, interrupted: Callable[[], bool] | None) -> None:
         bar = click.progressbar(todo, label=f"Building {self.outdir}", file=None,
                                 show_pos=True) if progress else contextlib.nullcontext(todo)
+        asked = 0.0
         with bar as paths:
-            for path in paths:
+            for done, path in enumerate(paths):
+                if (interrupted is not None and time.monotonic() - asked > _ASK_EVERY
+                        and _link_order(path) == _LONG_TAIL):
+                    asked = time.monotonic()
+                    if interrupted():
+                        changes.deferred = len(todo) - done
+                        return
                 planned = wanted[path]
                 body, compressible, max_age = self._bytes(path, planned)
                 try:

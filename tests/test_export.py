@@ -198,3 +198,28 @@ def test_only_the_filling_archive_page_is_marked(tmp_path: Path) -> None:
     build(app, out)
     assert (filling / "all" / "archive" / "3.rss").exists()
     assert not (filling / "all" / "archive" / "2.rss").exists()
+
+
+def test_a_watching_run_may_leave_the_long_tail_for_later(tmp_path: Path) -> None:
+    from feeds.export import Exporter
+    from tests.storekit import date_line
+
+    root = tmp_path / "store"
+    for n in range(62):  # older-news listings: /page/2/, /page/3/
+        published = date_line(2024, 1 + n % 12, 1 + n % 28, 9, n % 60)
+        write_article(root, f"a{n:02d}", "Спорт", published, f"Н{n}")
+    app = make_app(root, tmp_path / "cache")
+    out = tmp_path / "site"
+    exporter = Exporter(app, out)
+    exporter.run()
+    write_article(root, "z_new", "Спорт", date_line(2025, 1, 1, 9, 0), "Новая")
+    app.extensions["feeds"].store.refresh()
+    early = exporter.run(interrupted=lambda: True)
+    assert early.deferred >= 2 and b"z_new" in (out / "feeds" / "all.rss").read_bytes()
+    assert not [name for name in early.changed if "/page/" in name]
+    rest = exporter.run()
+    assert rest.deferred == 0 and rest.rendered == early.deferred
+    assert {name for name in rest.changed if not name.endswith(".gz")} == {
+        "page/2/index.html", "page/3/index.html", "sport/page/2/index.html",
+        "sport/page/3/index.html"}
+    assert_matches_server(app, out)
