@@ -72,7 +72,7 @@ def _listing(name: str, page: int = 1) -> Rendered:
     snapshot = state.store.snapshot
     now = time.time()
     slug = None if name == "all" else name
-    if slug is not None and slug not in snapshot.by_slug:
+    if slug is not None and not snapshot.has_rubric(slug, now):
         raise NotFound(name)
     released = snapshot.released(slug, now)
     pages = listing_pages(len(released))
@@ -107,7 +107,7 @@ def front_page() -> ResponseReturnValue:
 
 def rubric_redirect(slug: str) -> ResponseReturnValue:
     """/sport leads to /sport/; unknown names are plain 404s, not redirects."""
-    if slug not in feeds_state().store.snapshot.by_slug:
+    if not feeds_state().store.snapshot.has_rubric(slug, time.time()):
         raise NotFound(slug)
     return redirect(urls().page(slug), 308)
 
@@ -119,7 +119,7 @@ def rubric_page(slug: str) -> ResponseReturnValue:
 def older_page(page: int, slug: str = "all") -> ResponseReturnValue:
     """/page/N/ and /<slug>/page/N/: older news; page 1 is the listing itself."""
     if page == 1:
-        if slug != "all" and slug not in feeds_state().store.snapshot.by_slug:
+        if slug != "all" and not feeds_state().store.snapshot.has_rubric(slug, time.time()):
             raise NotFound(slug)
         return redirect(urls().page(slug), 308)
     return send(_listing(slug, page))

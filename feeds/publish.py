@@ -185,7 +185,7 @@ class Publisher:
         if request.fmt not in FORMATS:
             raise NotFound(request.fmt)
         slug = None if request.name == "all" else request.name
-        if slug is not None and slug not in snapshot.by_slug:
+        if slug is not None and not snapshot.has_rubric(slug, now):
             raise NotFound(request.name)
         if request.flavour:
             # Flavours look back a fixed number of days, so the hour is part of the key.

@@ -255,7 +255,7 @@ class MainFeed(FeedWriter):
     def add_channel_fields(self, fg: FeedGenerator) -> None:
         meta = self.meta
         fg.id(meta.feed_id)
-        fg.title(meta.title)
+        fg.title(self.text(meta.title))
         fg.subtitle(meta.description)
         fg.language(meta.language)
         fg.author({"name": meta.author, "uri": meta.html_url})
@@ -263,14 +263,19 @@ class MainFeed(FeedWriter):
         fg.generator(GENERATOR)
         fg.icon(meta.icon_url)
         fg.logo(meta.logo_url)
-        fg.image(url=meta.icon_url, title=meta.title, link=meta.html_url, width="96",
-                 height="96")
+        fg.image(url=meta.icon_url, title=self.text(meta.title), link=meta.html_url,
+                 width="96", height="96")
         fg.docs("https://www.rssboard.org/rss-specification")
         fg.link(href=meta.self_url, rel="self", type=None)
         if self.for_atom:
             for rel, href in _feed_links(meta):
                 fg.link(href=href, rel=rel)
         fg.link(href=meta.html_url, rel="alternate", type="text/html")
+
+    def text(self, value: str) -> str:
+        """A title as the format carries it: Atom says text; RSS titles are read as HTML by
+        most readers (feedparser included), so & and < are escaped as in <description>."""
+        return value if self.for_atom else escape(value, quote=False)
 
     def add_root_elements(self, root: etree._Element) -> None:
         if not self.for_atom:  # Atom has these as feedgen links already
@@ -284,7 +289,7 @@ class MainFeed(FeedWriter):
         article = item.article
         fe.id(item.guid)
         fe.guid(item.guid, permalink=False)
-        fe.title(article.title)
+        fe.title(self.text(article.title))
         fe.link(href=item.url, rel="alternate", type="text/html")
         published = feed_time(article.published)
         fe.published(published)

@@ -31,7 +31,7 @@ def _page_number() -> int:
 def _rubric() -> str:
     """?rubric=<slug> narrows the search to one rubric; "all" or nothing means every one."""
     slug = request.args.get("rubric") or "all"
-    if slug != "all" and slug not in feeds_state().store.snapshot.by_slug:
+    if slug != "all" and not feeds_state().store.snapshot.has_rubric(slug, time.time()):
         raise InvalidQuery("no such rubric")
     return slug
 

@@ -46,6 +46,11 @@ class Snapshot:
         cut = bisect.bisect_left(keys, -now)
         return -keys[cut - 1] if cut else None
 
+    def has_rubric(self, slug: str, now: float) -> bool:
+        """Whether the rubric has a released article: one under embargo only is not shown
+        anywhere, its name included."""
+        return bool(self.released(slug, now))
+
     def rubric_slugs(self, now: float) -> list[str]:
         """Slugs of rubrics with at least one released article, by rubric name."""
         slugs = [slug for slug in self.by_slug if self.released(slug, now)]
