@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from typing import NoReturn
 
 from flask import Flask
@@ -49,12 +50,11 @@ def exit_if_unusable() -> Settings:
     return settings
 
 
-def create_app_or_exit() -> Flask:
-    """create_app for app.py: a bad setting or store is one line, no traceback."""
-    from .web import create_app
-
+def create_app_or_exit(factory: Callable[[], Flask]) -> Flask:
+    """The app from factory (web.create_app, passed in by app.py, so this module that
+    gunicorn's master reads never loads the app): a bad setting or store is one line."""
     try:
-        return create_app()
+        return factory()
     except (ConfigError, StoreUnavailable) as exc:
         refuse_start(exc)
 
