@@ -49,7 +49,9 @@ def test_commands_and_servers_refuse_an_unusable_store(tmp_path: Path, root: str
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (tmp_path / "file").write_text("not a folder")
-    env = {"FEEDS_CACHE_DIR": str(tmp_path / "cache"), "FEEDS_BASE_URL": "https://x.by"}
+    # TMPDIR: the refusing workers' claim file (see feeds/startup.py) stays in tmp_path.
+    env = {"FEEDS_CACHE_DIR": str(tmp_path / "cache"), "FEEDS_BASE_URL": "https://x.by",
+           "TMPDIR": str(tmp_path)}
     if root == "relative":  # the default `content`, from a folder that has none
         reason = f"store content ({elsewhere}/content): no such folder"
     else:
@@ -65,6 +67,7 @@ def test_commands_and_servers_refuse_an_unusable_store(tmp_path: Path, root: str
     # Without gunicorn.conf.py (started from elsewhere) the workers refuse...
     one_line_refusal(run([*gunicorn, "--pythonpath", str(ROOT), "app:app"], env,
                          cwd=elsewhere), reason)
+    assert len(list(tmp_path.glob("feeds-refused-*"))) == 1
     # ...with it, the master refuses before any worker starts.
     if root != "relative":
         result = run([*gunicorn, "app:app"], env)
