@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from urllib.parse import parse_qs
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, render_template, request
 from flask.typing import ResponseReturnValue
 
+from .fastlane import StartResponse, WSGIApp
 from .formats import FORMATS, HTML_TYPE
 from .http import Rendered
 from .model import Entry, InvalidQuery, Query
 from .pages import chrome
 from .respond import base_url, entries_modified, feeds_state, search_query, send, urls
-from .search import SearchBudget, query_text, snippet
+from .search import SearchBudget, SearchBusy, query_text, snippet
 from .urls import SEARCH_RULE, Urls
 
 PAGE_SIZE = 20
@@ -95,22 +98,46 @@ def search_page() -> ResponseReturnValue:
     return send(feeds_state().publisher.cached(key, lambda: _render(q, query, name, page)))
 
 
+class SearchGate:
+    """WSGI in front of the app: a request with ?q= or ?exclude= draws on the search
+    budget, and once it is spent gets its 503 here, for about what a poll costs."""
+
+    _BUSY = b"Too many searches at once; retry shortly.\n"
+
+    def __init__(self, app: WSGIApp, budget: SearchBudget) -> None:
+        self.app, self.budget = app, budget
+
+    @staticmethod
+    def searching(environ: dict) -> bool:
+        query = environ.get("QUERY_STRING", "")
+        if "q=" not in query and "exclude=" not in query:
+            return False
+        args = parse_qs(query)
+        return any(value.strip() for name in ("q", "exclude") for value in args.get(name, ()))
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        if not self.searching(environ):
+            return self.app(environ, start_response)
+        try:
+            self.budget.admit()
+        except SearchBusy:
+            start_response("503 SERVICE UNAVAILABLE", [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(self._BUSY))), ("Retry-After", "2"),
+                ("Cache-Control", "no-store")])
+            return [self._BUSY]
+        started = time.thread_time()
+        try:
+            return self.app(environ, start_response)
+        finally:
+            self.budget.charge(time.thread_time() - started)
+
+
 def init_app(app: Flask) -> None:
-    """The search page, and the CPU budget every searching request draws on."""
+    """The search page, and the gate that keeps searches within their CPU budget."""
     app.add_url_rule(SEARCH_RULE, view_func=search_page)
     store = app.extensions["feeds"].store
     budget = SearchBudget(store.index_file.with_suffix(".search-budget")
                           if store.index_file else None)
     app.extensions["search_budget"] = budget
-
-    @app.before_request
-    def _admit_search() -> None:
-        if request.args.get("q", "").strip() or request.args.get("exclude", "").strip():
-            budget.admit()  # SearchBusy: a 503 from the error boundary
-            g.search_started = time.thread_time()
-
-    @app.teardown_request
-    def _charge_search(exc: BaseException | None) -> None:
-        started = g.pop("search_started", None)
-        if started is not None:
-            budget.charge(time.thread_time() - started)
+    app.wsgi_app = SearchGate(app.wsgi_app, budget)  # type: ignore[method-assign]
