@@ -31,7 +31,12 @@ from .store import Store
 from .urls import Urls
 
 TAG_PREFIX = "tag:belta.by,2025:"
-ARCHIVE_MAX_AGE = 7 * 24 * 3600  # a full archive page does not change
+ARCHIVE_MAX_AGE = 7 * 24 * 3600  # a full archive page of settled history does not change
+# Pages are counted from the oldest entry, so an article dated T (new, edited or
+# deleted) changes only pages holding entries newer than T. A full page whose newest
+# entry is older than this is settled history: only an article backdated (or an old
+# one edited or deleted) further back than this changes it (README, "archive pages").
+ARCHIVE_SETTLED_AFTER = 30 * 24 * 3600
 # Per worker, every table bounded in entries and bytes (README, "How it stays fast").
 _CACHE_SIZE = 512
 _CACHE_BYTES = 32 << 20  # rendered documents (both bodies) kept in memory
@@ -197,10 +202,12 @@ class Publisher:
         if request.page is not None:
             entries = self.archive_entries(released, request.page)
             # A page's bytes depend only on its entries and on whether a next page exists.
+            settled = (len(entries) == self.settings.archive_page_size
+                       and entries[0].timestamp < now - ARCHIVE_SETTLED_AFTER)
             key = ("archive", request, base, tuple(entries), request.page < pages,
-                   snapshot.rubrics.get(slug or ""), snapshot.default_photo)
+                   snapshot.rubrics.get(slug or ""), snapshot.default_photo, settled)
             return self.cached(key, lambda: self._archive(snapshot, request, base, entries,
-                                                          pages))
+                                                          pages, settled))
         entries = self.select(snapshot, request, now)
         key = ("feed", request, base, tuple(entries), pages, snapshot.rubrics.get(slug or ""),
                snapshot.default_photo)
@@ -316,11 +323,11 @@ class Publisher:
         return list(released[max(0, end - size) : end])
 
     def _archive(self, snapshot: Snapshot, request: FeedRequest, base: str,
-                 entries: list[Entry], pages: int) -> Rendered:
-        """An RFC 5005 archive document; a full one never changes."""
+                 entries: list[Entry], pages: int, settled: bool) -> Rendered:
+        """An RFC 5005 archive document; a settled one (full, all its entries a month old)
+        is sent with a week's lifetime, every other with the feeds' own."""
         urls = Urls(base, self.settings.article_url)
         page = request.page or 0
-        full = len(entries) == self.settings.archive_page_size
         meta = self._meta(
             snapshot, request.name, urls, urls.archive(request.name, page, request.fmt), entries,
             is_archive=True, current=urls.feed(request.name, request.fmt),
@@ -328,7 +335,7 @@ class Publisher:
             next_archive=(urls.archive(request.name, page + 1, request.fmt)
                           if page < pages else None),
         )
-        max_age = ARCHIVE_MAX_AGE if full else self.settings.max_age
+        max_age = ARCHIVE_MAX_AGE if settled else self.settings.max_age
         return self._render(request.fmt, meta, self.items(snapshot, entries, urls),
                             last_modified(entries), max_age)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import feedparser
@@ -10,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 from lxml import etree
 
+from feeds.parse import MINSK
 from tests.appkit import BASE, make_app
 from tests.storekit import date_line, write_article
 
@@ -95,3 +97,29 @@ def test_static_export_matches_the_server(tmp_path: Path, store_dir: Path) -> No
     assert checked == 10
     again = app.test_cli_runner().invoke(args=["build", str(out)])
     assert "0 resources rendered, 0 files added, 0 changed, 0 removed, 0 failed" in again.output
+
+
+def test_pages_sent_for_a_week_never_change_when_a_recent_article_is_backdated(
+        tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    for n in range(20):  # settled history: pages 1 and 2
+        write_article(root, f"old{n:02d}", published=date_line(2024, 5, 1 + n, 10, 0))
+    now = datetime.now(MINSK)
+    for n in range(15):  # the last fortnight: page 3 (full) and page 4 (filling)
+        moment = now - timedelta(days=15 - n)
+        write_article(root, f"new{n:02d}", published=date_line(
+            moment.year, moment.month, moment.day, moment.hour, moment.minute))
+    app = make_app(root, tmp_path / "cache", archive_page_size=10)
+    client = app.test_client()
+    before = {page: client.get(f"/feeds/all/archive/{page}.rss") for page in (1, 2, 3, 4)}
+    lifetimes = {page: r.headers["Cache-Control"] for page, r in before.items()}
+    assert lifetimes == {1: "public, max-age=604800", 2: "public, max-age=604800",
+                         3: "public, max-age=120", 4: "public, max-age=120"}
+    late = now - timedelta(days=12)  # sent late, dated when it happened
+    write_article(root, "late", published=date_line(late.year, late.month, late.day, 9, 0))
+    app.extensions["feeds"].store.refresh()
+    for page, response in before.items():
+        after = client.get(f"/feeds/all/archive/{page}.rss")
+        if response.headers["Cache-Control"] == "public, max-age=604800":
+            assert after.data == response.data, page
+    assert client.get("/feeds/all/archive/3.rss").data != before[3].data
