@@ -332,11 +332,12 @@ class ArticleIndex:
 
 def _by_path(rows: list[tuple], make: type[Row]) -> dict[str, Row]:
     """Named rows by their file's path, the SQLite key turned back into the path."""
-    found = {}
-    for row in rows:
-        named = make._make(row)
-        path = from_db_key(named.path)
-        found[path] = named if path == named.path else named._replace(path=path)
+    named = list(map(make._make, rows))  # in C: a first start reads every row
+    found = {row.path: row for row in named}
+    for key in [key for key in found if key.startswith("/")]:  # names that are not UTF-8
+        row = found.pop(key)
+        path = from_db_key(key)
+        found[path] = row._replace(path=path)
     return found
 
 
