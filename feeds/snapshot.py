@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .model import Entry, Photo, Problem
@@ -21,7 +21,7 @@ class Snapshot:
     default_photo: Photo | None = None
     changed_ns: int = 0  # newest folder mtime: a deletion shows only there
     generation: int = 0
-    _keys: Mapping[str | None, list[float]] = field(default_factory=dict)
+    _keys: Mapping[str | None, Sequence[float]] = field(default_factory=dict)  # -published
     duplicates: frozenset[str] = frozenset()  # ids used by more than one file
 
     def _entries_for(self, slug: str | None) -> tuple[Entry, ...]:
@@ -42,7 +42,7 @@ class Snapshot:
 
     def next_release(self, now: float) -> float | None:
         """Unix time of the next embargoed article, if any."""
-        keys = self._keys.get(None) or []
+        keys = self._keys.get(None) or ()
         cut = bisect.bisect_left(keys, -now)
         return -keys[cut - 1] if cut else None
 
