@@ -8,8 +8,9 @@ watch while new articles still show within a second:
   new folder shows) and the files changed last (edits in place leave the
   folder's mtime alone);
 - a sweep stats every folder and lists again the ones whose mtime moved;
-- a full scan stats every file; it is spaced out by its own cost, so on a huge
-  store an in-place edit of an old article waits for it.
+- every file is stated again: on a small store at every scan, on a large one a
+  few folders at a time (at most _ROLL_SECONDS a scan), so there an in-place edit
+  of an old article waits for its folder's turn (a few minutes at 100,000 files).
 
 A folder listed less than _SETTLE_NS after its last change is listed again at
 the next scan: a name added within the same clock tick would not move its mtime.
@@ -34,11 +35,13 @@ DEFAULT_PHOTO_STEM = "_default"
 _HOT_FOLDERS = 16  # the folders changed last: stated on every scan
 _RECENT_FILES = 256  # the files changed last: stated on every scan
 _SETTLE_NS = 2_000_000_000
-_SEED_FULL_SCAN_AFTER = 2000  # files: a start from saved listings defers the full scan
-# A walk cheaper than its budget runs on every scan (small stores); a dearer one is
+_SEED_FULL_SCAN_AFTER = 2000  # files: a start from saved listings stats them bit by bit
+# A sweep cheaper than its budget runs on every scan (small stores); a dearer one is
 # spaced out so that it costs at most about 1/factor of a core, and never more often.
-_SWEEP_BUDGET, _SWEEP_FACTOR, _SWEEP_EVERY = 0.003, 200, 2.0
-_FULL_BUDGET, _FULL_FACTOR, _FULL_EVERY = 0.01, 400, 30.0
+_SWEEP_BUDGET, _SWEEP_FACTOR, _SWEEP_EVERY = 0.003, 300, 2.0
+# A full stat of every file cheaper than this runs on every scan; a dearer one is
+# replaced by listing a few folders again on every scan, _ROLL_SECONDS at most.
+_FULL_BUDGET, _ROLL_SECONDS = 0.01, 0.004
 
 
 UNREADABLE = "cannot read"  # the reason of every file that could not be opened or read
@@ -212,9 +215,13 @@ class Scanner:
         self.folders: dict[str, Folder] = {}
         self.defaults: dict[str, FileStat] = {}  # _default.* at the root
         self.recent: set[str] = set()
+        self.took = 0.0  # seconds the last scan took
+        self.rolling = False  # a store too large for a full stat on every scan
+        self.roll_seconds = _ROLL_SECONDS
+        self._round: list[str] = []  # folders left to list again in this round
         self._hot: list[str] | None = None
         self._unsettled: set[str] = set()  # listed within _SETTLE_NS of a change
-        self._next_sweep = self._next_full = 0.0
+        self._next_sweep = 0.0
 
     # -- one folder -----------------------------------------------------------
 
@@ -230,12 +237,11 @@ class Scanner:
         """Bring the tree up to date; the walk's depth depends on the cadence above."""
         changes = Changes()
         started = time.monotonic()
-        if started >= self._next_full:
+        if not self.rolling:
             self._walk(changes, relist=True)
             self._pick_recent()
             took = time.monotonic() - started
-            self._next_full = started + (0 if took < _FULL_BUDGET
-                                         else max(_FULL_EVERY, _FULL_FACTOR * took))
+            self.rolling = took >= _FULL_BUDGET
             self._next_sweep = started + (0 if took < _SWEEP_BUDGET else _SWEEP_EVERY)
         elif started >= self._next_sweep:
             self._walk(changes, relist=False)
@@ -246,6 +252,8 @@ class Scanner:
             for rel_dir in self._hot_folders():
                 if rel_dir in self.folders:
                     self._visit(rel_dir, changes, None, relist=False)
+        if self.rolling:
+            self._roll(changes, time.monotonic() + self.roll_seconds)
         self._restat_recent(changes)
         self._check_defaults(changes)
         self.recent.update(rel for found in (changes.texts, changes.photos)
@@ -254,7 +262,19 @@ class Scanner:
             self._trim_recent()
         if changes.listed or changes.dropped:
             self._hot = None
+        self.took = time.monotonic() - started
         return changes
+
+    def _roll(self, changes: Changes, until: float) -> None:
+        """List a few more folders again, in turn: every file is stated once a round."""
+        while time.monotonic() < until:
+            if not self._round:
+                self._round = sorted(self.folders, reverse=True)  # popped from the end
+                if not self._round:
+                    return
+            rel_dir = self._round.pop()
+            if rel_dir in self.folders:
+                self._visit(rel_dir, changes, None, relist=True)
 
     def _walk(self, changes: Changes, relist: bool) -> None:
         """Every folder from the root down: listed again when relist, else when changed."""
@@ -404,8 +424,8 @@ class Scanner:
         """Start from saved listings (see seeded): the next walk stats folders only."""
         self.folders = folders
         count = sum(len(f.texts) + len(f.photos) for f in folders.values())
-        if count > _SEED_FULL_SCAN_AFTER:  # in-place edits made while stopped: soon
-            self._next_full = time.monotonic() + _FULL_EVERY
+        # In-place edits made while stopped show within the first round.
+        self.rolling = count > _SEED_FULL_SCAN_AFTER
         self._pick_recent()
 
     def text_count(self) -> int:
@@ -419,7 +439,7 @@ class Scanner:
         """Undo the scans since checkpoint(); the next scan lists every folder again."""
         self.folders, self.defaults = saved
         self._hot = None
-        self._next_full = 0.0
+        self.rolling = False  # the next scan lists every folder again
 
     def stat_of(self, rel: str) -> FileStat | None:
         """The file's size and mtime now."""

@@ -156,8 +156,9 @@ class Store:
                 self._ready_by = started + _READY_WAIT
             saved = self._scanner.checkpoint()
             with _collector_paused(first):
-                changes = self._first_scan() if first else self._scanner.scan()
-                self._walk_seconds = time.monotonic() - started
+                seeded = self._seed() if first else Changes()
+                changes = self._scanner.scan()
+                self._walk_seconds = self._scanner.took
                 count = self._scanner.text_count()
                 if not self.guard.judge(self.root, count, self._text_count,
                                         self.snapshot.generation == 0):
@@ -167,7 +168,7 @@ class Store:
                         self._scanner.restore(saved)
                     return False
                 held = self._settling.hold(changes)
-                changed = self._load(changes) if first else self._apply(changes, held)
+                changed = self._load(seeded, changes) if first else self._apply(changes, held)
             self._mark_ready()
             self._text_count = count
             self.guard.published(count, started_wall, time.monotonic() - started)
@@ -196,30 +197,28 @@ class Store:
             self._index = ArticleIndex(self.index_file)
         return self._index
 
-    def _first_scan(self) -> Changes:
-        """Every file as new: from the listings saved in the index where folder mtimes allow."""
+    def _seed(self) -> Changes:
+        """Every file of the listings saved in the index whose folder mtimes allow, as new."""
         index = self._open_index()
         self._cached = index.all_articles(), index.all_photos()
         self._scanner.seed(seeded(index.all_folders(), *self._cached))
-        everything = Changes(dict(self._scanner.texts()), dict(self._scanner.photos()))
-        changes = self._scanner.scan()
-        everything.texts.update(changes.texts)
-        everything.photos.update(changes.photos)
-        everything.listed, everything.dropped = changes.listed, changes.dropped
-        return everything
+        return Changes(dict(self._scanner.texts()), dict(self._scanner.photos()))
 
-    def _load(self, changes: Changes) -> bool:
+    def _load(self, everything: Changes, changes: Changes) -> bool:
         """The first snapshot of this process, built in full."""
         cached, cached_photos = self._cached
         self._cached = {}, {}
+        everything.texts.update(changes.texts)
+        everything.photos.update(changes.photos)
+        everything.listed, everything.dropped = changes.listed, changes.dropped
         catalog = self._catalog = Catalog(self._open_index(), self.read, self.display,
                                           self.absolute)
-        for rel, st in changes.photos.items():
+        for rel, st in everything.photos.items():
             if st is not None:
                 catalog.update_photo(rel, st, cached_photos.get(rel))
-        catalog.update_texts({rel: st for rel, st in changes.texts.items() if st is not None},
-                             cached)
-        self._save(changes, sorted(cached.keys() - changes.texts.keys()))
+        catalog.update_texts({rel: st for rel, st in everything.texts.items()
+                              if st is not None}, cached)
+        self._save(everything, sorted(cached.keys() - everything.texts.keys()))
         walk_problems = self._scanner.problems()
         found = self._found(walk_problems, self._scanner.newest_ns())
         self._publish(build_snapshot(found, self.snapshot.generation + 1), walk_problems)

@@ -25,8 +25,9 @@ def store_of(root: Path, days: int = 30) -> Path:
 
 
 def quiet(scanner: Scanner) -> Scanner:
-    """No sweep or full scan until asked: only the hot folders and recent files."""
-    scanner._next_sweep = scanner._next_full = time.monotonic() + 3600
+    """No sweep and no full stat until asked: only the hot folders and recent files."""
+    scanner._next_sweep = time.monotonic() + 3600
+    scanner.rolling, scanner.roll_seconds = True, 0.0
     return scanner
 
 
@@ -59,7 +60,7 @@ def test_an_old_folder_waits_for_the_sweep(tmp_path: Path) -> None:
                                     "2025/03/03/a03.txt": None}
 
 
-def test_in_place_edits_of_recent_files_are_seen_old_ones_at_the_full_scan(tmp_path: Path) -> None:
+def test_in_place_edits_of_recent_files_show_at_once_old_ones_in_their_turn(tmp_path: Path) -> None:
     root = store_of(tmp_path / "s")
     scanner = scanned(root)
     recent, old = root / "2025/03/30/a30.txt", root / "2025/03/01/a01.txt"
@@ -71,7 +72,7 @@ def test_in_place_edits_of_recent_files_are_seen_old_ones_at_the_full_scan(tmp_p
     assert list(scanner.scan().texts) == ["2025/03/30/a30.txt"]
     scanner._next_sweep = 0
     assert not scanner.scan().texts  # the folder's mtime holds: its listing is kept
-    scanner._next_full = 0
+    scanner.roll_seconds = 1.0  # a whole round: every folder listed again
     assert list(scanner.scan().texts) == ["2025/03/01/a01.txt"]
 
 
@@ -97,7 +98,7 @@ def test_saved_listings_are_trusted_until_their_folder_changes(tmp_path: Path) -
     again = Scanner(os.path.realpath(root), str)
     again.seed(seeded(folders, rows, {}))
     assert len(list(again.texts())) == 5
-    again._next_full = time.monotonic() + 3600  # the first scan is a sweep: folders only
+    again.rolling, again.roll_seconds = True, 0.0  # the first scan is a sweep: folders only
     changes = again.scan()
     assert changes.texts == {"2025/03/02/a02.txt": None}
     assert set(changes.photos) == {"2025/03/04/a04.jpg"}
