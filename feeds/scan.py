@@ -9,7 +9,7 @@ watch while new articles still show within a second:
   folder's mtime alone);
 - a sweep stats every folder and lists again the ones whose mtime moved;
 - every file is stated again: on a small store at every scan, on a large one a
-  few folders at a time (at most _ROLL_SECONDS a scan), so there an in-place edit
+  few folders at a time (_ROLL_SHARE of a core), so there an in-place edit
   of an old article waits for its folder's turn (a few minutes at 100,000 files).
 
 A folder listed less than _SETTLE_NS after its last change is listed again at
@@ -40,8 +40,8 @@ _SEED_FULL_SCAN_AFTER = 2000  # files: a start from saved listings stats them bi
 # spaced out so that it costs at most about 1/factor of a core, and never more often.
 _SWEEP_BUDGET, _SWEEP_FACTOR, _SWEEP_EVERY = 0.003, 300, 2.0
 # A full stat of every file cheaper than this runs on every scan; a dearer one is
-# replaced by listing a few folders again on every scan, _ROLL_SECONDS at most.
-_FULL_BUDGET, _ROLL_SECONDS = 0.01, 0.004
+# replaced by listing folders again in turn, for _ROLL_SHARE of a core at most.
+_FULL_BUDGET, _ROLL_SHARE = 0.01, 0.004
 
 
 UNREADABLE = "cannot read"  # the reason of every file that could not be opened or read
@@ -217,7 +217,9 @@ class Scanner:
         self.recent: set[str] = set()
         self.took = 0.0  # seconds the last scan took
         self.rolling = False  # a store too large for a full stat on every scan
-        self.roll_seconds = _ROLL_SECONDS
+        self.roll_share = _ROLL_SHARE
+        self.roll_budget = 0.0  # seconds of listing due: grows with time, spent by _roll
+        self._rolled_at = time.monotonic()
         self._round: list[str] = []  # folders left to list again in this round
         self._hot: list[str] | None = None
         self._unsettled: set[str] = set()  # listed within _SETTLE_NS of a change
@@ -253,7 +255,7 @@ class Scanner:
                 if rel_dir in self.folders:
                     self._visit(rel_dir, changes, None, relist=False)
         if self.rolling:
-            self._roll(changes, time.monotonic() + self.roll_seconds)
+            self._roll(changes)
         self._restat_recent(changes)
         self._check_defaults(changes)
         self.recent.update(rel for found in (changes.texts, changes.photos)
@@ -265,9 +267,17 @@ class Scanner:
         self.took = time.monotonic() - started
         return changes
 
-    def _roll(self, changes: Changes, until: float) -> None:
-        """List a few more folders again, in turn: every file is stated once a round."""
-        while time.monotonic() < until:
+    def _roll(self, changes: Changes) -> None:
+        """List a few more folders again, in turn: every file is stated once a round.
+
+        The time spent is paid for by roll_budget, which grows by roll_share of the
+        time passed: one huge folder waits until the budget has grown back.
+        """
+        now = time.monotonic()
+        self.roll_budget = min(self.roll_budget + (now - self._rolled_at) * self.roll_share,
+                               max(self.roll_budget, 10 * self.roll_share))
+        self._rolled_at = now
+        while self.roll_budget > 0:
             if not self._round:
                 self._round = sorted(self.folders, reverse=True)  # popped from the end
                 if not self._round:
@@ -275,6 +285,9 @@ class Scanner:
             rel_dir = self._round.pop()
             if rel_dir in self.folders:
                 self._visit(rel_dir, changes, None, relist=True)
+            done = time.monotonic()
+            self.roll_budget -= done - now
+            now = done
 
     def _walk(self, changes: Changes, relist: bool) -> None:
         """Every folder from the root down: listed again when relist, else when changed."""

@@ -34,7 +34,7 @@ def test_a_cold_start_does_not_set_the_pace_of_later_scans(tmp_path: Path) -> No
 def partial_scans(store: Store) -> None:
     """Make every later scan a cheap one, as on a store too large for a full scan each time."""
     scanner = store._scanner
-    scanner.rolling, scanner.roll_seconds, scanner._next_sweep = True, 0.0, float("inf")
+    scanner.rolling, scanner.roll_share, scanner._next_sweep = True, 0.0, float("inf")
 
 
 def test_the_recheck_list_stays_capped_in_a_huge_folder(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ def store_of(root: Path, days: int = 30) -> Path:
 def quiet(scanner: Scanner) -> Scanner:
     """No sweep and no full stat until asked: only the hot folders and recent files."""
     scanner._next_sweep = time.monotonic() + 3600
-    scanner.rolling, scanner.roll_seconds = True, 0.0
+    scanner.rolling, scanner.roll_share = True, 0.0
     return scanner
 
 
@@ -72,7 +72,7 @@ def test_in_place_edits_of_recent_files_show_at_once_old_ones_in_their_turn(tmp_
     assert list(scanner.scan().texts) == ["2025/03/30/a30.txt"]
     scanner._next_sweep = 0
     assert not scanner.scan().texts  # the folder's mtime holds: its listing is kept
-    scanner.roll_seconds = 1.0  # a whole round: every folder listed again
+    scanner.roll_budget = 10.0  # time for a whole round: every folder listed again
     assert list(scanner.scan().texts) == ["2025/03/01/a01.txt"]
 
 
@@ -98,7 +98,7 @@ def test_saved_listings_are_trusted_until_their_folder_changes(tmp_path: Path) -
     again = Scanner(os.path.realpath(root), str)
     again.seed(seeded(folders, rows, {}))
     assert len(list(again.texts())) == 5
-    again.rolling, again.roll_seconds = True, 0.0  # the first scan is a sweep: folders only
+    again.rolling, again.roll_share = True, 0.0  # the first scan is a sweep: folders only
     changes = again.scan()
     assert changes.texts == {"2025/03/02/a02.txt": None}
     assert set(changes.photos) == {"2025/03/04/a04.jpg"}
