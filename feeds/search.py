@@ -47,8 +47,8 @@ MAX_QUERY_LENGTH = 200  # characters of ?q= or ?exclude=
 MAX_TERMS = 12  # words and phrases in one search, exclusions included
 # A search may not run longer than this; a query that would is answered 503.
 _TIME_BUDGET = 0.5
-# Searches may use this share of one CPU over time, all workers together, with bursts of
-# up to _BURST CPU seconds: beyond it a search is answered 503 at once (see SearchBudget).
+# Searching requests may take this many worker-seconds per second, all workers together,
+# with bursts of up to _BURST seconds: beyond it a search is answered 503 at once.
 _SHARE = 0.5
 _BURST = 2.0
 
@@ -259,12 +259,12 @@ class Searcher:
 
 
 class SearchBudget:
-    """A token bucket of CPU seconds shared by every worker through a small file.
+    """A token bucket of worker time shared by every worker through a small file.
 
-    A search is admitted while the bucket holds any time; afterwards the CPU time
-    its request took is taken out. The bucket refills at `share` seconds per
-    second, so distinct queries (which no cache answers) can never take more
-    than that share of the machine from plain feed polls, however many arrive.
+    A search is admitted while the bucket holds any time; afterwards the time its
+    request took is taken out. The bucket refills at `share` seconds per second,
+    so distinct queries (which no cache answers) can never take more than that
+    share of the workers from plain feed polls, however many arrive.
     """
 
     _STATE = struct.Struct("dd")  # tokens, monotonic time of the last update
