@@ -2,7 +2,8 @@
 
 Every worker scans the store, but only the one holding the WebSub lock file
 compares feeds between scans and pings. Pings go out from a background
-thread with retries, so a slow or dead hub never delays a response.
+thread per hub with retries, so a slow or dead hub never delays a response, nor
+the pings to the other hubs; each ping has a connect and a read timeout.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import heapq
 import logging
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from pathlib import Path
 from typing import IO
 
@@ -27,7 +27,8 @@ from .urls import Urls
 log = logging.getLogger("feeds.websub")
 
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # then the ping is given up
-TIMEOUT = 10.0
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection to a hub
+READ_TIMEOUT = 10.0  # seconds a hub may stay silent while sending its answer
 
 Fingerprint = tuple[tuple[str, int, int, int], ...]
 
@@ -48,14 +49,22 @@ Sender = Callable[[str, str], int]  # (hub, feed url) -> HTTP status
 
 def post_publish(hub: str, url: str) -> int:
     """POST hub.mode=publish for one feed URL; return the hub's status code."""
-    data = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": url}).encode()
-    request = urllib.request.Request(hub, data=data, method="POST", headers={
-        "Content-Type": "application/x-www-form-urlencoded"})
+    parts = urllib.parse.urlsplit(hub)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) hub URL: {hub}")
+    kind = HTTPSConnection if parts.scheme == "https" else HTTPConnection
+    connection = kind(parts.hostname, parts.port, timeout=CONNECT_TIMEOUT)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
+        connection.connect()
+        assert connection.sock is not None
+        connection.sock.settimeout(READ_TIMEOUT)
+        path = parts.path or "/"
+        connection.request("POST", f"{path}?{parts.query}" if parts.query else path,
+                           body=urllib.parse.urlencode({"hub.mode": "publish", "hub.url": url}),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        return int(connection.getresponse().status)
+    finally:
+        connection.close()
 
 
 class HubNotifier:
@@ -72,10 +81,11 @@ class HubNotifier:
         self._lock_file: IO[str] | None = None
         self._warned = False
         self._last: dict[str, Fingerprint] | None = None
-        self._queue: list[tuple[float, int, str, str]] = []  # (due, attempt, hub, url)
+        # One queue and one thread per hub: (due, attempt, url), soonest first.
+        self._queues: dict[str, list[tuple[float, int, str]]] = {hub: [] for hub in hubs}
         self._pending: set[tuple[str, str]] = set()
         self._wake = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._threads: dict[str, threading.Thread] = {}
         self._stopped = False
 
     def start(self) -> None:
@@ -86,9 +96,10 @@ class HubNotifier:
         with self._wake:
             self._stopped = True
             self._wake.notify_all()
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
+            threads = list(self._threads.values())
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
         if self._lock_file is not None:
             with contextlib.suppress(OSError):
                 self._lock_file.close()
@@ -138,23 +149,25 @@ class HubNotifier:
             if attempt == 0 and (hub, url) in self._pending:
                 return  # already on its way: one ping covers both changes
             self._pending.add((hub, url))
-            heapq.heappush(self._queue, (due, attempt, hub, url))
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="feeds-websub",
-                                                daemon=True)
-                self._thread.start()
-            self._wake.notify()
+            heapq.heappush(self._queues.setdefault(hub, []), (due, attempt, url))
+            thread = self._threads.get(hub)
+            if thread is None or not thread.is_alive():
+                thread = threading.Thread(target=self._run, args=(hub,), daemon=True,
+                                          name=f"feeds-websub-{len(self._threads)}")
+                self._threads[hub] = thread
+                thread.start()
+            self._wake.notify_all()
 
-    def _run(self) -> None:
+    def _run(self, hub: str) -> None:
+        """Deliver one hub's pings in order; other hubs have threads of their own."""
+        queue = self._queues[hub]
         while True:
             with self._wake:
-                while not self._stopped and (not self._queue
-                                             or self._queue[0][0] > time.monotonic()):
-                    timeout = self._queue[0][0] - time.monotonic() if self._queue else None
-                    self._wake.wait(timeout)
+                while not self._stopped and (not queue or queue[0][0] > time.monotonic()):
+                    self._wake.wait(queue[0][0] - time.monotonic() if queue else None)
                 if self._stopped:
                     return
-                _, attempt, hub, url = heapq.heappop(self._queue)
+                _, attempt, url = heapq.heappop(queue)
                 self._pending.discard((hub, url))
             self._deliver(hub, url, attempt)
 
@@ -162,7 +175,7 @@ class HubNotifier:
         try:
             status = self.send(hub, url)
             error = "" if 200 <= status < 300 else f"HTTP {status}"
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, HTTPException) as exc:
             error = str(exc) or exc.__class__.__name__
         if not error:
             log.info("websub: %s told about %s", hub, url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from feeds import websub
 from feeds.store import Store
 from feeds.urls import Urls
 from feeds.websub import HubNotifier
@@ -103,11 +105,39 @@ def test_notifier_pings_changed_feeds_and_stops(tmp_path: Path) -> None:
     wait_for(lambda: len(sent) == 10, 5)
     assert set(sent) == set(Urls("http://x.test").feeds_of("all")
                             + Urls("http://x.test").feeds_of("sport"))
-    thread = notifier._thread
-    assert thread is not None and thread.is_alive()
+    thread = notifier._threads["http://hub.test/"]
+    assert thread.is_alive()
     notifier.stop()
     assert not thread.is_alive()
     write_article(root, "push3", "Спорт", "5 марта 2025, 11:00", "Ещё")
     store.refresh()
     notifier.on_scan(store.snapshot)  # stopped: nothing more is queued
-    assert len(sent) == 10 and notifier._queue == []
+    assert len(sent) == 10 and not any(notifier._queues.values())
+
+
+def test_a_hub_that_never_answers_delays_neither_other_hubs_nor_forever(
+        hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    silent = socket.socket()  # accepts connections (the kernel does) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    silent_url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+    monkeypatch.setattr(websub, "READ_TIMEOUT", 0.5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(OSError):
+            websub.post_publish(silent_url, "http://x.test/feeds/all.rss")
+        assert time.monotonic() - started < 3
+        hub.failures = 0
+        root = tiny_store(tmp_path / "store")
+        store = Store(root, None)
+        store.refresh()
+        notifier = HubNotifier(store, "http://x.test", (silent_url, hub.url), 50, None)
+        notifier.on_scan(store.snapshot)
+        write_article(root, "push4", "Спорт", "5 марта 2025, 10:00", "Новость")
+        store.refresh()
+        notifier.on_scan(store.snapshot)
+        # Ten pings to the silent hub take 0.5 s each; the good hub has all of its at once.
+        wait_for(lambda: len(hub.pings) == 10, 2.5)
+        notifier.stop(0.1)
+    finally:
+        silent.close()
