@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -105,6 +105,7 @@ class Catalog:
         self.unreadable: set[str] = set()  # could not be opened: tried again once they open
         self.retry: set[str] = set()  # to be read again whatever the index says
         self.passing: list[Problem] = []  # files that vanished while read, for one snapshot
+        self._rejected: dict[str, FileStat] = {}  # while loading: stats of rejected files
         self.rows: list[ArticleRow] = []  # to write back, with the photo rows
         self.documents: dict[str, tuple[str, str, str]] = {}  # search columns of new rows
         self.photo_rows: list[PhotoRow] = []
@@ -122,6 +123,24 @@ class Catalog:
             self.warnings[rel] = Problem(self.display(rel), row.warning, fatal=False)
         elif self.warnings:
             self.warnings.pop(rel, None)
+
+    def load(self, rows: Iterable[ArticleRow]) -> None:
+        """Take every row of the index, as a first start does, noting rejected files' stats."""
+        for row in rows:
+            self.take(row)
+            if row.reason is not None:
+                self._rejected[row.path] = FileStat(row.size, row.mtime)
+
+    def known(self, rel: str) -> tuple[str, FileStat] | None:
+        """A text file's path and the stat its result was made from, if there is one."""
+        result = self.texts.get(rel)
+        if isinstance(result, Entry):
+            return result.path, FileStat(result.size, result.mtime_ns)
+        st = self._rejected.get(rel)
+        return None if st is None else (rel, st)
+
+    def loaded(self) -> None:
+        self._rejected.clear()
 
     def forget_text(self, rel: str) -> None:
         self.texts.pop(rel, None)

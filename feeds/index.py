@@ -171,6 +171,12 @@ class ArticleIndex:
                 self.db = self._open()
             return action()
 
+    def each_article(self) -> Iterator[ArticleRow]:
+        """Every row, one at a time: a first start holds no list of them all."""
+        cursor = self._guard(lambda: self.db.execute("SELECT * FROM articles"))
+        for row in map(ArticleRow._make, cursor):
+            yield row._replace(path=from_db_key(row.path)) if row.path.startswith("/") else row
+
     def all_articles(self) -> dict[str, ArticleRow]:
         rows = self._guard(lambda: self.db.execute("SELECT * FROM articles").fetchall())
         return _by_path(rows, ArticleRow)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .index import ArticleRow, FolderRow, PhotoRow
+from .index import FolderRow, PhotoRow
 from .model import Problem
 from .names import name_problem
 
@@ -166,26 +166,31 @@ def restat(root: str, rel: str, display: Callable[[str], str]
     return FileStat(info.st_size, info.st_mtime_ns), None
 
 
-def seeded(rows: Mapping[str, FolderRow], texts: Mapping[str, ArticleRow],
+def seeded(rows: Mapping[str, FolderRow],
+           known: Callable[[str], tuple[str, FileStat] | None],
            photos: Mapping[str, PhotoRow]) -> dict[str, Folder]:
     """Folder listings saved by an earlier scan, with the stats their parse rows were made from.
 
-    A listing is taken only when every file in it has its row; others are left out,
-    to be listed afresh.
+    known(path) gives a text file's path (the string already in memory) and stat, if
+    the index has its row. A listing is taken only when every file in it has its row;
+    others are left out, to be listed afresh.
     """
     folders = {}
     for rel_dir, row in rows.items():
         folder = Folder(row.mtime)
         for name in row.names.split("\n") if row.names else ():
             rel = f"{rel_dir}/{name}" if rel_dir else name
-            found = texts.get(rel) or photos.get(rel)
             if name.endswith("/"):
                 folder.subfolders.append(rel[:-1])
-            elif found is None:
+                continue
+            text = known(rel)
+            photo = None if text else photos.get(rel)
+            if text is not None:
+                folder.texts[text[0]] = text[1]
+            elif photo is not None:
+                folder.photos[photo.path] = FileStat(photo.size, photo.mtime)
+            else:
                 break
-            else:  # keyed by the row's own path string: one copy in memory
-                files = folder.texts if isinstance(found, ArticleRow) else folder.photos
-                files[found.path] = FileStat(found.size, found.mtime)
         else:
             if row.mtime:
                 folders[rel_dir] = folder

@@ -22,7 +22,7 @@ from .bounded import Bounded
 from .builder import Found, best_photo, build_snapshot, update_snapshot
 from .catalog import Catalog, Reading, packaged_default
 from .guard import ScanGuard
-from .index import ArticleIndex, ArticleRow, PhotoRow
+from .index import ArticleIndex, PhotoRow
 from .model import Article, Entry, Problem
 from .names import shown
 from .parse import ParseError, decode_article, parse_article
@@ -79,7 +79,7 @@ class Store:
         self._scanner = Scanner(self.root, self.display)
         self._catalog: Catalog | None = None
         self._walk_problems: list[Problem] = []
-        self._cached: tuple[dict[str, ArticleRow], dict[str, PhotoRow]] = ({}, {})
+        self._cached_photos: dict[str, PhotoRow] = {}  # while loading
         self._scan_listeners: list[Callable[[Snapshot], None]] = []
         self._watcher = Watcher(self._scan_once, self._pause)
         self._ready = threading.Event()
@@ -156,7 +156,7 @@ class Store:
                 self._ready_by = started + _READY_WAIT
             saved = self._scanner.checkpoint()
             with _collector_paused(first):
-                seeded = self._seed() if first else Changes()
+                loaded = self._seed() if first else None
                 changes = self._scanner.scan()
                 self._walk_seconds = self._scanner.took
                 count = self._scanner.text_count()
@@ -168,7 +168,8 @@ class Store:
                         self._scanner.restore(saved)
                     return False
                 held = self._settling.hold(changes)
-                changed = self._load(seeded, changes) if first else self._apply(changes, held)
+                changed = (self._apply(changes, held) if loaded is None
+                           else self._load(loaded, changes))
             self._mark_ready()
             self._text_count = count
             self.guard.published(count, started_wall, time.monotonic() - started)
@@ -197,28 +198,28 @@ class Store:
             self._index = ArticleIndex(self.index_file)
         return self._index
 
-    def _seed(self) -> Changes:
-        """Every file of the listings saved in the index whose folder mtimes allow, as new."""
+    def _seed(self) -> Catalog:
+        """Every row of the index, and the saved listings whose folder mtimes allow."""
         index = self._open_index()
-        self._cached = index.all_articles(), index.all_photos()
-        self._scanner.seed(seeded(index.all_folders(), *self._cached))
-        return Changes(dict(self._scanner.texts()), dict(self._scanner.photos()))
+        catalog = Catalog(index, self.read, self.display, self.absolute)
+        catalog.load(index.each_article())
+        self._cached_photos = index.all_photos()
+        self._scanner.seed(seeded(index.all_folders(), catalog.known, self._cached_photos))
+        catalog.loaded()
+        return catalog
 
-    def _load(self, everything: Changes, changes: Changes) -> bool:
+    def _load(self, catalog: Catalog, changes: Changes) -> bool:
         """The first snapshot of this process, built in full."""
-        cached, cached_photos = self._cached
-        self._cached = {}, {}
-        everything.texts.update(changes.texts)
-        everything.photos.update(changes.photos)
-        everything.listed, everything.dropped = changes.listed, changes.dropped
-        catalog = self._catalog = Catalog(self._open_index(), self.read, self.display,
-                                          self.absolute)
-        for rel, st in everything.photos.items():
-            if st is not None:
-                catalog.update_photo(rel, st, cached_photos.get(rel))
-        catalog.update_texts({rel: st for rel, st in everything.texts.items()
-                              if st is not None}, cached)
-        self._save(everything, sorted(cached.keys() - everything.texts.keys()))
+        cached_photos, self._cached_photos = self._cached_photos, {}
+        for rel, st in self._scanner.photos():
+            catalog.update_photo(rel, st, cached_photos.get(rel))
+        listed = {rel for rel, _ in self._scanner.texts()}
+        left = [rel for rel in catalog.texts if rel not in listed]  # deleted while stopped
+        for rel in left:
+            catalog.forget_text(rel)
+        catalog.update_texts({rel: st for rel, st in changes.texts.items() if st is not None})
+        self._catalog = catalog
+        self._save(changes, left)
         walk_problems = self._scanner.problems()
         found = self._found(walk_problems, self._scanner.newest_ns())
         self._publish(build_snapshot(found, self.snapshot.generation + 1), walk_problems)

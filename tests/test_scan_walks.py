@@ -6,7 +6,6 @@ import os
 import time
 from pathlib import Path
 
-from feeds.index import ArticleRow
 from feeds.scan import FileStat, Scanner, folder_row, seeded
 from tests.storekit import write, write_article
 
@@ -92,11 +91,11 @@ def test_saved_listings_are_trusted_until_their_folder_changes(tmp_path: Path) -
     first = scanned(root)
     folders = {rel: folder_row(rel, folder, ()) for rel, folder in first.folders.items()}
     assert folders["2025/03/01"].names == "a01.txt" and folders["2025/03"].names.startswith("01/")
-    rows = {rel: ArticleRow(rel, st.size, st.mtime_ns, *[None] * 7) for rel, st in first.texts()}
+    rows = dict(first.texts())  # the stats the index rows were made from
     (root / "2025/03/02/a02.txt").unlink()  # while "stopped"
     write(root, "2025/03/04/a04.jpg", b"x")
     again = Scanner(os.path.realpath(root), str)
-    again.seed(seeded(folders, rows, {}))
+    again.seed(seeded(folders, lambda rel: (rel, rows[rel]) if rel in rows else None, {}))
     assert len(list(again.texts())) == 5
     again.rolling, again.roll_share = True, 0.0  # the first scan is a sweep: folders only
     changes = again.scan()
@@ -110,7 +109,7 @@ def test_a_listing_without_rows_for_its_files_is_not_trusted(tmp_path: Path) -> 
     first = scanned(root)
     folders = {rel: folder_row(rel, folder, ()) for rel, folder in first.folders.items()}
     again = Scanner(os.path.realpath(root), str)
-    again.seed(seeded(folders, {}, {}))
+    again.seed(seeded(folders, lambda rel: None, {}))
     assert "2025/03/01" not in again.folders and "2025/03" in again.folders
     assert set(again.scan().texts) == {"2025/03/01/a01.txt", "2025/03/02/a02.txt"}
 
