@@ -302,18 +302,6 @@ class ArticleIndex:
         """A new connection after close(), as after a fork: the file stays, rows stay."""
         self.db = self._open()
 
-    def forget(self, paths: Sequence[str]) -> None:
-        """Files that left the store leave the index and the search with them."""
-        if paths:
-            self._guard(lambda: self._forget(paths))
-
-    def _forget(self, paths: Sequence[str]) -> None:
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            keys = [db_key(path) for path in paths]
-            self.db.executemany("DELETE FROM articles WHERE path=?", [(k,) for k in keys])
-            self._unindex(keys)
-
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
         """Hold the parse lock so only one worker parses a large batch."""

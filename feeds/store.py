@@ -189,7 +189,11 @@ class Store:
             self.refresh()
 
     def index(self) -> ArticleIndex:
-        """The shared index file (searches read its full-text table)."""
+        """The shared index file (searches read its full-text table); once open, without
+        waiting for a scan in progress."""
+        opened = self._index
+        if opened is not None:
+            return opened
         with self._lock:
             return self._open_index()
 
