@@ -6,6 +6,9 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
+from feeds import scan
 from feeds.scan import FileStat, Scanner, folder_row, seeded
 from tests.storekit import write, write_article
 
@@ -116,3 +119,20 @@ def test_a_listing_without_rows_for_its_files_is_not_trusted(tmp_path: Path) -> 
 
 def test_file_stat_compares_as_a_tuple() -> None:
     assert FileStat(1, 2) == (1, 2)
+
+
+def test_the_rolling_restat_spends_only_its_budget(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    root = store_of(tmp_path / "s")
+    scanner = scanned(root)
+    listed: list[str] = []
+    real = scan.list_folder
+    monkeypatch.setattr(scan, "list_folder",
+                        lambda root_, rel, *rest: listed.append(rel) or real(root_, rel, *rest))
+    scanner.roll_share = 0.004  # of a core, as in production
+    for _ in range(20):  # back to back: the budget has no time to grow
+        scanner.scan()
+    assert len(listed) <= 3
+    scanner.roll_budget = 10.0  # as after a long quiet spell: a whole round
+    scanner.scan()
+    assert set(listed) >= set(scanner.folders)
