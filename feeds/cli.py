@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -128,13 +129,20 @@ def build_command(outdir: Path, base_url: str | None, watch: bool, allow_empty: 
                 last = key
                 # A new scan during the long tail of listings ends the run early: the
                 # next one puts the newer article into the feeds first.
-                changes = exporter.run(interrupted=store.refresh)
+                changes = exporter.run(interrupted=partial(_store_moved, store, key))
                 if not changes.empty:
                     _report(outdir, changes)
                 if changes.deferred:
                     last = None  # run again for what was left, even if nothing else changes
     except KeyboardInterrupt:
         pass
+
+
+def _store_moved(store: Store, key: tuple[int, int, int]) -> bool:
+    """Whether the store changed since key; the app's own scanning thread may be the one
+    that noticed, so the snapshot is compared, not refresh()'s answer."""
+    store.refresh()
+    return _watch_key(store)[:2] != key[:2]
 
 
 def _watch_key(store: Store) -> tuple[int, int, int]:
