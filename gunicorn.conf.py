@@ -30,6 +30,20 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Requests are cheap (cached bytes); a few sync workers per core keep latency flat.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
 worker_class = "sync"
+# Slow clients: a sync worker reading a request that arrives slowly is held until
+# `timeout`; two half-sent requests stop two workers for a minute (gthread is held
+# the same way once a request has begun). So gunicorn listens on loopback only,
+# behind nginx (deploy/nginx/proxy.conf), which reads whole requests before passing
+# them on. Anything else (another front, or granian, which slow clients cannot
+# hold) must say so: GUNICORN_EXPOSED=1.
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _exposed(address: str) -> bool:
+    if address.startswith(("unix:", "fd://")):
+        return False
+    host = address.rpartition(":")[0] if ":" in address else address
+    return host.strip("[]") not in _LOOPBACK
 # The first start on a large store indexes it in the background; keep this generous
 # so a worker busy with a cold render is never killed mid-request.
 timeout = 60
@@ -56,7 +70,15 @@ logger_class = FeedsLogger
 
 
 def on_starting(server):  # type: ignore[no-untyped-def]
-    """Counters of an earlier run must not be added to this one's."""
+    """Refuse an address slow clients can reach (see above); counters of an earlier run
+    must not be added to this one's."""
+    exposed = [address for address in server.cfg.bind if _exposed(address)]
+    if exposed and os.environ.get("GUNICORN_EXPOSED") != "1":
+        sys.exit(f"gunicorn.conf.py: refusing to listen on {', '.join(exposed)}: slow"
+                 " clients hold sync workers; put the buffering nginx of"
+                 " deploy/nginx/proxy.conf in front and listen on 127.0.0.1, or run granian"
+                 " (README, Production); set GUNICORN_EXPOSED=1 if a buffering proxy"
+                 " already fronts this address")
     for leftover in glob.glob(os.path.join(_metrics_dir, "*.db")):
         os.remove(leftover)
 
