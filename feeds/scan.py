@@ -38,10 +38,10 @@ _SETTLE_NS = 2_000_000_000
 _SEED_FULL_SCAN_AFTER = 2000  # files: a start from saved listings stats them bit by bit
 # A sweep cheaper than its budget runs on every scan (small stores); a dearer one is
 # spaced out so that it costs at most about 1/factor of a core, and never more often.
-_SWEEP_BUDGET, _SWEEP_FACTOR, _SWEEP_EVERY = 0.003, 300, 2.0
+_SWEEP_BUDGET, _SWEEP_FACTOR, _SWEEP_EVERY = 0.003, 400, 2.0
 # A full stat of every file cheaper than this runs on every scan; a dearer one is
 # replaced by listing folders again in turn, for _ROLL_SHARE of a core at most.
-_FULL_BUDGET, _ROLL_SHARE = 0.01, 0.004
+_FULL_BUDGET, _ROLL_SHARE = 0.01, 0.0025
 
 
 UNREADABLE = "cannot read"  # the reason of every file that could not be opened or read

@@ -129,7 +129,7 @@ def test_the_rolling_restat_spends_only_its_budget(tmp_path: Path,
     real = scan.list_folder
     monkeypatch.setattr(scan, "list_folder",
                         lambda root_, rel, *rest: listed.append(rel) or real(root_, rel, *rest))
-    scanner.roll_share = 0.004  # of a core, as in production
+    scanner.roll_share = scan._ROLL_SHARE  # of a core, as in production
     for _ in range(20):  # back to back: the budget has no time to grow
         scanner.scan()
     assert len(listed) <= 3
