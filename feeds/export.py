@@ -361,8 +361,11 @@ class Exporter:
         todo = sorted((path for path, planned in wanted.items()
                        if not self._current(path, planned, verify)), key=_link_order)
         changes = Changes(rendered=len(todo))
-        self._produce(todo, wanted, changes, progress, interrupted)
+        head = [path for path in todo if _link_order(path) < _LONG_TAIL]
+        self._produce(head, wanted, changes, progress, None)
+        # Retracted articles go before the long tail of listings, not after it.
         self._remove([path for path in self.owned if path not in wanted], changes)
+        self._produce(todo[len(head):], wanted, changes, progress, interrupted)
         self._verified = True
         self._save(changes)
         changes.seconds = time.monotonic() - started
@@ -391,7 +394,7 @@ class Exporter:
                         and _link_order(path) == _LONG_TAIL):
                     asked = time.monotonic()
                     if interrupted():
-                        changes.deferred = len(todo) - done
+                        changes.deferred += len(todo) - done
                         return
                 planned = wanted[path]
                 body, compressible, max_age = self._bytes(path, planned)
