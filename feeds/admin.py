@@ -116,8 +116,10 @@ def live_counts(app: Flask, drain: Drain) -> Counts | None:
     if index_file is None:
         return None
     try:
+        # The index makes this folder from the scan thread, maybe later than this runs.
+        index_file.parent.mkdir(parents=True, exist_ok=True)
         counts = Counts(index_file.with_name(index_file.stem + ".subscribers.sqlite3"))
-    except sqlite3.Error as exc:  # an unwritable cache folder costs the statistics only
+    except (OSError, sqlite3.Error) as exc:  # an unwritable cache folder costs the statistics only
         log.warning("no subscriber statistics: %s", exc)
         return None
     pruned: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import shutil
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from feeds.admin import live_counts
 from feeds.subscribers import Counts, Fetcher, Poll, identify, parse_log_line, today
 from tests.conftest import make_app
 from tests.storekit import tiny_store
@@ -177,3 +179,14 @@ def test_no_statistics_file_costs_only_the_statistics(tmp_path: Path) -> None:
     assert client.get("/feeds/all.rss").status_code == 200
     assert client.get("/stats", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 404
     assert client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_statistics_file_made_even_before_the_index_makes_its_folder(tmp_path: Path) -> None:
+    # Under a server the index makes the cache folder from the scan thread, which may run
+    # after the statistics file is opened: the statistics must not depend on that order.
+    cache = tmp_path / "later" / "cache"
+    app = make_app(tiny_store(tmp_path / "store"), cache, admin_token=TOKEN)
+    shutil.rmtree(tmp_path / "later")
+    counts = live_counts(app, app.extensions["feeds_drain"])
+    assert counts is not None
+    assert Path(counts.path).is_file()
