@@ -9,13 +9,7 @@ from __future__ import annotations
 from flask import Response, render_template
 
 from .formats import FORMATS
-from .urls import FAVICON_RULE, opml_path, page_path, static_path
-
-# Paths whose clients are programs, not people.
-_MACHINE_PREFIXES = ("/feeds/", "/photos/", "/static/", "/sitemaps/", "/metrics", "/stats",
-                     "/healthz")
-_MACHINE_SUFFIXES = (*(f".{extension}" for extension in FORMATS), ".opml", ".xml", ".txt",
-                     ".ico", ".jpg", ".png", ".webp", ".gif")
+from .urls import FAVICON_RULE, for_programs, opml_path, page_path, static_path
 
 MESSAGES = {
     400: ("Неверный запрос", "Адрес содержит ошибку. Проверьте его и попробуйте снова."),
@@ -30,7 +24,7 @@ MESSAGES = {
 
 def for_people(path: str) -> bool:
     """True when an error at this path should be an HTML page rather than plain text."""
-    return not path.startswith(_MACHINE_PREFIXES) and not path.endswith(_MACHINE_SUFFIXES)
+    return not for_programs(path)
 
 
 def error_page(code: int, site_title: str, prefix: str = "") -> Response:

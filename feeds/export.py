@@ -30,13 +30,15 @@ import click
 from flask import Flask
 
 from . import urls
+from .config import Settings
 from .flavours import FLAVOURS
 from .formats import FORMATS
 from .http import compress, strong_etag
 from .model import Entry, FeedRequest, Photo
 from .pages import FRONT_PAGE_SIZE
-from .publish import ARCHIVE_MAX_AGE
+from .publish import ARCHIVE_MAX_AGE, Publisher
 from .sitemaps import NEWS_DAYS, NEWS_MAX_URLS, page_count, page_slice
+from .snapshot import Snapshot
 
 STATE_DIR = ".feeds-build"  # inside the export folder; never served (see README)
 # An empty file here for each archive page that is still filling (the newest page of
@@ -151,63 +153,92 @@ def plan(app: Flask, signer: Signer, now: float) -> dict[str, Planned]:
     urls.site_paths lists (a test holds the two together).
     """
     state = app.extensions["feeds"]
-    snapshot, publisher, settings = state.store.snapshot, state.publisher, state.settings
-    size = settings.archive_page_size
-    default = _photo_signature(snapshot.default_photo)
+    snapshot = state.store.snapshot
     slugs = snapshot.rubric_slugs(now)
-    rubric_list = _digest(*(f"{slug}={snapshot.rubrics[slug]}" for slug in slugs))
     every = snapshot.released(None, now)
-    planned: dict[str, Planned] = {}
-
-    def put(path: str, *parts: str) -> None:
-        planned[path] = Planned(_digest(*parts))
-
-    put(urls.page_path("all"), signer.entries(every[:FRONT_PAGE_SIZE]), rubric_list,
-        str(len(every) > FRONT_PAGE_SIZE))
+    planner = _Planner(snapshot, state.publisher, state.settings, signer, now,
+                       _digest(*(f"{slug}={snapshot.rubrics[slug]}" for slug in slugs)))
+    planner.listing(urls.page_path("all"), every, FRONT_PAGE_SIZE)
     for path in urls.OPML_RULES.values():
-        put(path, signer.entries(every[:1]), rubric_list)
+        planner.put(path, signer.entries(every[:1]), planner.rubric_list)
     for name in ["all", *slugs]:
+        planner.rubric(name)
+    planner.articles(every)
+    planner.static_files(Path(app.static_folder or ""))
+    _plan_crawler_files(app, signer, every, slugs, planner.rubric_list, now, planner.put)
+    signer.forget_except(entry.id for entry in snapshot.entries)
+    return planner.planned
+
+
+class _Planner:
+    """One plan under way: the paths so far, and the inputs their signatures share."""
+
+    def __init__(self, snapshot: Snapshot, publisher: Publisher, settings: Settings,
+                 signer: Signer, now: float, rubric_list: str) -> None:
+        self.snapshot, self.publisher, self.settings = snapshot, publisher, settings
+        self.signer, self.now = signer, now
+        self.rubric_list = rubric_list  # every page links to every rubric
+        self.default = _photo_signature(snapshot.default_photo)
+        self.planned: dict[str, Planned] = {}
+
+    def put(self, path: str, *parts: str) -> None:
+        self.planned[path] = Planned(_digest(*parts))
+
+    def listing(self, path: str, released: Sequence[Entry], end: int, start: int = 0) -> None:
+        """A front, rubric or older-news page: its entries, and whether older ones follow."""
+        self.put(path, self.signer.entries(released[start:end]), self.rubric_list,
+                 str(len(released) > end))
+
+    def rubric(self, name: str) -> None:
+        """A rubric's (or "all"'s) pages, feeds, archive pages and flavours."""
         slug = None if name == "all" else name
-        released = snapshot.released(slug, now)
-        title = snapshot.rubrics.get(slug or "", "")
-        pages = -(-len(released) // size)
+        released = self.snapshot.released(slug, self.now)
+        title = self.snapshot.rubrics.get(slug or "", "")
         if slug is not None:
-            put(urls.page_path(slug), signer.entries(released[:FRONT_PAGE_SIZE]), rubric_list,
-                str(len(released) > FRONT_PAGE_SIZE))
-        listings = urls.listing_pages(len(released))
-        for listing in range(2, listings + 1):  # older news: /page/N/
-            put(urls.listing_path(name, listing), signer.entries(
-                released[(listing - 1) * FRONT_PAGE_SIZE : listing * FRONT_PAGE_SIZE]),
-                rubric_list, str(listing < listings))
-        shown = publisher.select_from(released, FeedRequest(name, "rss", settings.limit))
-        feed = _digest(signer.entries(shown), str(pages), title, default)
-        for page in range(1, pages + 1):
-            entries = publisher.archive_entries(released, page)
-            page_signature = _digest(signer.entries(entries), str(page < pages), title, default)
-            for fmt in FORMATS:
-                planned[urls.archive_path(name, page, fmt)] = Planned(page_signature)
-        for fmt in FORMATS:
-            planned[urls.feed_path(name, fmt)] = Planned(feed)
+            self.listing(urls.page_path(slug), released, FRONT_PAGE_SIZE)
+        for listing in range(2, urls.listing_pages(len(released)) + 1):  # older news: /page/N/
+            self.listing(urls.listing_path(name, listing), released,
+                         listing * FRONT_PAGE_SIZE, (listing - 1) * FRONT_PAGE_SIZE)
+        self._feeds(name, released, title)
         for flavour, profile in FLAVOURS.items():
             request = FeedRequest(name, profile.extension, profile.max_items, flavour=flavour)
-            put(urls.flavour_path(flavour, name),
-                signer.entries(publisher.flavour_entries(snapshot, request, now)), title, default)
-    for entry in every:
-        put(urls.article_path(entry.id), signer.entry(entry), snapshot.rubrics[entry.slug],
-            "" if entry.photo else default, rubric_list)
-        if entry.photo is not None:
-            planned[urls.photo_path(entry.id, entry.photo.extension)] = Planned(
-                _photo_signature(entry.photo), entry.photo.path)
-    if snapshot.default_photo is not None:
-        photo = snapshot.default_photo
-        planned[urls.photo_path(urls.DEFAULT_PHOTO, photo.extension)] = Planned(
-            _photo_signature(photo), photo.path)
-    for file in sorted(Path(app.static_folder or "").iterdir()):
-        if file.is_file():
-            planned[urls.static_path(file.name)] = Planned(_file_signature(str(file)), str(file))
-    _plan_crawler_files(app, signer, every, slugs, rubric_list, now, put)
-    signer.forget_except(entry.id for entry in snapshot.entries)
-    return planned
+            entries = self.publisher.flavour_entries(self.snapshot, request, self.now)
+            self.put(urls.flavour_path(flavour, name), self.signer.entries(entries), title,
+                     self.default)
+
+    def _feeds(self, name: str, released: Sequence[Entry], title: str) -> None:
+        """The feed in every format, and its archive pages: one signature for all formats."""
+        pages = -(-len(released) // self.settings.archive_page_size)
+        shown = self.publisher.select_from(released, FeedRequest(name, "rss", self.settings.limit))
+        feed = _digest(self.signer.entries(shown), str(pages), title, self.default)
+        for page in range(1, pages + 1):
+            entries = self.publisher.archive_entries(released, page)
+            signature = _digest(self.signer.entries(entries), str(page < pages), title,
+                                self.default)
+            for fmt in FORMATS:
+                self.planned[urls.archive_path(name, page, fmt)] = Planned(signature)
+        for fmt in FORMATS:
+            self.planned[urls.feed_path(name, fmt)] = Planned(feed)
+
+    def articles(self, every: Sequence[Entry]) -> None:
+        """Each article's page and photo, then the default photo."""
+        rubrics = self.snapshot.rubrics
+        for entry in every:
+            self.put(urls.article_path(entry.id), self.signer.entry(entry), rubrics[entry.slug],
+                     "" if entry.photo else self.default, self.rubric_list)
+            if entry.photo is not None:
+                self.planned[urls.photo_path(entry.id, entry.photo.extension)] = Planned(
+                    _photo_signature(entry.photo), entry.photo.path)
+        photo = self.snapshot.default_photo
+        if photo is not None:
+            self.planned[urls.photo_path(urls.DEFAULT_PHOTO, photo.extension)] = Planned(
+                _photo_signature(photo), photo.path)
+
+    def static_files(self, folder: Path) -> None:
+        for file in sorted(folder.iterdir()):
+            if file.is_file():
+                self.planned[urls.static_path(file.name)] = Planned(
+                    _file_signature(str(file)), str(file))
 
 
 def _plan_crawler_files(app: Flask, signer: Signer, every: Sequence[Entry], slugs: list[str],
@@ -240,16 +271,20 @@ _LONG_TAIL = 6  # older-news listings: every one moves on with each new article
 _ASK_EVERY = 0.25  # seconds between "has the store changed?" during the long tail
 
 
+# The write rank of each kind of path (urls.route_kind); other pages rank 5.
+_WRITE_RANK = {"static": 0, "photo": 1, "article": 2, "archive": 3, "feed": 4, "flavour": 4}
+
+
 def _link_order(path: str) -> int:
     """What is linked to is written before what links to it: a reader never meets a 404.
 
     The older-news listings come last: they are many, and a watching build may
     leave them for a quieter moment (see Exporter.run).
     """
-    for rank, prefix in enumerate(("/static/", "/photos/", "/articles/", "/feeds/")):
-        if path.startswith(prefix):
-            return rank + (1 if rank == 3 and "/archive/" not in path else 0)
-    return _LONG_TAIL if "/page/" in path else 5
+    rank = _WRITE_RANK.get(urls.route_kind(path))
+    if rank is not None:
+        return rank
+    return _LONG_TAIL if urls.older_listing(path) else 5
 
 
 def write_atomically(target: Path, data: bytes, mode: int = 0o644) -> None:

@@ -32,8 +32,9 @@ SEARCH_RULE = "/search"  # ?q=, &rubric=<slug>, &page=N
 FAVICON_RULE = "/favicon.ico"
 SITEMAP_RULE = "/sitemap.xml"  # the sitemap index
 NEWS_SITEMAP_RULE = "/sitemap-news.xml"
-PAGES_SITEMAP_RULE = "/sitemaps/pages.xml"
-ARTICLES_SITEMAP_RULE = "/sitemaps/articles-<int:page>.xml"
+SITEMAPS_FOLDER = "/sitemaps/"
+PAGES_SITEMAP_RULE = f"{SITEMAPS_FOLDER}pages.xml"
+ARTICLES_SITEMAP_RULE = f"{SITEMAPS_FOLDER}articles-<int:page>.xml"
 METRICS_RULE = "/metrics"  # private: FEEDS_ADMIN_TOKEN
 STATS_RULE = "/stats"  # private: subscriber statistics
 PRIVATE_PATHS = (METRICS_RULE, STATS_RULE)
@@ -70,6 +71,11 @@ def route_kind(path: str) -> str:
     if path.startswith(HEALTH_RULE):
         return "health"
     return "page"
+
+
+def older_listing(path: str) -> bool:
+    """True for an older-news listing (/page/N/ under the front or a rubric page)."""
+    return _prefix(OLDER_RULE) in path
 
 
 def split_filename(filename: str) -> tuple[str, str] | None:
@@ -118,7 +124,7 @@ def listing_pages(count: int) -> int:
 
 
 def articles_sitemap_path(page: int) -> str:
-    return f"/sitemaps/articles-{page}.xml"
+    return f"{SITEMAPS_FOLDER}articles-{page}.xml"
 
 
 def article_path(article_id: str) -> str:
@@ -131,6 +137,18 @@ def photo_path(name: str, extension: str) -> str:
 
 def static_path(filename: str) -> str:
     return f"/static/{filename}"
+
+
+# Paths whose clients are programs, not people: feeds, files, sitemaps, private URLs.
+_PROGRAM_PREFIXES = (_prefix(FEED_RULE), _prefix(PHOTO_RULE), static_path(""), SITEMAPS_FOLDER,
+                     *PRIVATE_PATHS, HEALTH_RULE)
+_PROGRAM_SUFFIXES = (*(f".{extension}" for extension in FORMATS), ".opml", ".xml", ".txt",
+                     ".ico", ".jpg", ".png", ".webp", ".gif")
+
+
+def for_programs(path: str) -> bool:
+    """True when a path is fetched by programs (feed readers, crawlers, monitors), not people."""
+    return path.startswith(_PROGRAM_PREFIXES) or path.endswith(_PROGRAM_SUFFIXES)
 
 
 def feed_paths(name: str) -> list[str]:
