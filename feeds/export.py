@@ -158,7 +158,8 @@ def plan(app: Flask, signer: Signer, now: float) -> dict[str, Planned]:
     every = snapshot.released(None, now)
     planner = _Planner(snapshot, state.publisher, state.settings, signer, now,
                        _digest(*(f"{slug}={snapshot.rubrics[slug]}" for slug in slugs)))
-    planner.listing(urls.page_path("all"), every, FRONT_PAGE_SIZE)
+    planner.listing(urls.page_path("all"), every[:FRONT_PAGE_SIZE],
+                    str(urls.front_older_page(len(every))))
     for path in urls.OPML_RULES.values():
         planner.put(path, signer.entries(every[:1]), planner.rubric_list)
     for name in ["all", *slugs]:
@@ -184,10 +185,9 @@ class _Planner:
     def put(self, path: str, *parts: str) -> None:
         self.planned[path] = Planned(_digest(*parts))
 
-    def listing(self, path: str, released: Sequence[Entry], end: int, start: int = 0) -> None:
-        """A front, rubric or older-news page: its entries, and whether older ones follow."""
-        self.put(path, self.signer.entries(released[start:end]), self.rubric_list,
-                 str(len(released) > end))
+    def listing(self, path: str, entries: Sequence[Entry], links: str) -> None:
+        """A front, rubric or older-news page: its entries, and where its links lead."""
+        self.put(path, self.signer.entries(entries), self.rubric_list, links)
 
     def rubric(self, name: str) -> None:
         """A rubric's (or "all"'s) pages, feeds, archive pages and flavours."""
@@ -195,10 +195,13 @@ class _Planner:
         released = self.snapshot.released(slug, self.now)
         title = self.snapshot.rubrics.get(slug or "", "")
         if slug is not None:
-            self.listing(urls.page_path(slug), released, FRONT_PAGE_SIZE)
-        for listing in range(2, urls.listing_pages(len(released)) + 1):  # older news: /page/N/
-            self.listing(urls.listing_path(name, listing), released,
-                         listing * FRONT_PAGE_SIZE, (listing - 1) * FRONT_PAGE_SIZE)
+            self.listing(urls.page_path(slug), released[:FRONT_PAGE_SIZE],
+                         str(urls.front_older_page(len(released))))
+        listings = urls.listing_pages(len(released))
+        for listing in range(1, listings + 1):  # older news: /page/N/, from the oldest
+            self.listing(urls.listing_path(name, listing),
+                         released[urls.listing_slice(len(released), listing)],
+                         str(listing < listings))
         self._feeds(name, released, title)
         for flavour, profile in FLAVOURS.items():
             request = FeedRequest(name, profile.extension, profile.max_items, flavour=flavour)
@@ -267,7 +270,7 @@ def file_for(path: str) -> str:
     return relative + "index.html" if relative.endswith("/") or not relative else relative
 
 
-_LONG_TAIL = 6  # older-news listings: every one moves on with each new article
+_LONG_TAIL = 6  # older-news listings: many, though a new article adds at most one
 _ASK_EVERY = 0.25  # seconds between "has the store changed?" during the long tail
 
 

@@ -35,7 +35,9 @@ from .urls import (
     RUBRIC_OLDER_RULE,
     RUBRIC_RULE,
     Urls,
+    front_older_page,
     listing_pages,
+    listing_slice,
     static_path,
 )
 
@@ -66,8 +68,8 @@ def _rubric_links(snapshot: Snapshot, u: Urls, now: float) -> list[dict[str, Any
             for s in snapshot.rubric_slugs(now)]
 
 
-def _listing(name: str, page: int = 1) -> Rendered:
-    """The front page (name "all") or a rubric page, or one of their older pages."""
+def _listing(name: str, page: int | None = None) -> Rendered:
+    """The front page (name "all") or a rubric page, or one of their older-news pages."""
     state = feeds_state()
     snapshot = state.store.snapshot
     now = time.time()
@@ -76,22 +78,29 @@ def _listing(name: str, page: int = 1) -> Rendered:
         raise NotFound(name)
     released = snapshot.released(slug, now)
     pages = listing_pages(len(released))
-    if not 1 <= page <= pages:
+    if page is not None and not 1 <= page <= pages:
         raise NotFound(f"{name} page {page}")
     base = base_url()
     key = ("page", name, page, base, snapshot.generation, snapshot.embargoed_count(None, now))
 
     def build() -> Rendered:
         u = urls()
-        entries = list(released[(page - 1) * FRONT_PAGE_SIZE : page * FRONT_PAGE_SIZE])
+        if page is None:
+            entries = list(released[:FRONT_PAGE_SIZE])
+            older = front_older_page(len(released))
+            canonical, newer = u.page(name), None
+        else:  # numbered from the oldest: older is lower, the newest leads back to the front
+            entries = list(released[listing_slice(len(released), page)])
+            older = page - 1 if page > 1 else None
+            canonical = u.listing(name, page)
+            newer = u.listing(name, page + 1) if page < pages else u.page(name)
         title = state.publisher.feed_title(snapshot, name)
         html = render_template(
             "listing.html", title=title, site_title=state.settings.site_title,
             **chrome(u), feeds=_feed_links(u, name, title),
             rubrics=_rubric_links(snapshot, u, now), current=name, page=page,
-            canonical=u.listing(name, page),
-            newer=u.listing(name, page - 1) if page > 1 else None,
-            older=u.listing(name, page + 1) if page < pages else None,
+            canonical=canonical, newer=newer,
+            older=u.listing(name, older) if older is not None else None,
             articles=[{"entry": e, "url": u.article(e), "rubric_url": u.page(e.slug)}
                       for e in entries],
         )
@@ -117,11 +126,7 @@ def rubric_page(slug: str) -> ResponseReturnValue:
 
 
 def older_page(page: int, slug: str = "all") -> ResponseReturnValue:
-    """/page/N/ and /<slug>/page/N/: older news; page 1 is the listing itself."""
-    if page == 1:
-        if slug != "all" and not feeds_state().store.snapshot.has_rubric(slug, time.time()):
-            raise NotFound(slug)
-        return redirect(urls().page(slug), 308)
+    """/page/N/ and /<slug>/page/N/: older news, page 1 the oldest full page."""
     return send(_listing(slug, page))
 
 

@@ -25,7 +25,7 @@ ARCHIVE_RULE = "/feeds/<name>/archive/<filename>"  # <page>.<fmt>
 FLAVOUR_RULE = "/feeds/<flavour>/<filename>"  # <slug>.rss
 ARTICLE_RULE = "/articles/<filename>"  # <id>.html
 PHOTO_RULE = "/photos/<filename>"  # <id>.<extension>, or _default.<extension>
-OLDER_RULE = "/page/<int:page>/"  # older news of the front page, page >= 2
+OLDER_RULE = "/page/<int:page>/"  # older news of the front page, page 1 the oldest
 RUBRIC_OLDER_RULE = "/<slug>/page/<int:page>/"
 ROBOTS_RULE = "/robots.txt"
 SEARCH_RULE = "/search"  # ?q=, &rubric=<slug>, &page=N
@@ -115,12 +115,26 @@ def page_path(name: str) -> str:
 
 
 def listing_path(name: str, page: int) -> str:
-    """Page 1 is the front or rubric page itself; older news are /page/N/ under it."""
-    return page_path(name) if page == 1 else f"{page_path(name)}page/{page}/"
+    """Older news: /page/N/ under the front or rubric page, numbered from the oldest."""
+    return f"{page_path(name)}page/{page}/"
 
 
 def listing_pages(count: int) -> int:
-    return max(1, -(-count // LISTING_PAGE_SIZE))
+    """Only full pages, counted from the oldest entry: a new article moves none of them.
+
+    The newest count % LISTING_PAGE_SIZE entries are on the front or rubric page only.
+    """
+    return count // LISTING_PAGE_SIZE
+
+
+def listing_slice(count: int, page: int) -> slice:
+    """Page N's entries in a newest-first list of count entries."""
+    return slice(count - page * LISTING_PAGE_SIZE, count - (page - 1) * LISTING_PAGE_SIZE)
+
+
+def front_older_page(count: int) -> int | None:
+    """The listing page with the newest entry the front or rubric page no longer shows."""
+    return (count - 1) // LISTING_PAGE_SIZE if count > LISTING_PAGE_SIZE else None
 
 
 def articles_sitemap_path(page: int) -> str:
@@ -175,7 +189,7 @@ def site_paths(snapshot: Snapshot, now: float, page_size: int,
     for name in names:
         released = snapshot.released(None if name == "all" else name, now)
         paths += [listing_path(name, page)
-                  for page in range(2, listing_pages(len(released)) + 1)]
+                  for page in range(1, listing_pages(len(released)) + 1)]
         pages = -(-len(released) // page_size)
         for fmt in FORMATS:
             paths.append(feed_path(name, fmt))

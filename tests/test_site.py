@@ -163,25 +163,37 @@ def test_current_rubric_is_marked(site_client: FlaskClient) -> None:
 
 
 def test_older_news_pages(site_client: FlaskClient) -> None:
+    """Numbered from the oldest (65 entries: two full pages), so a new article moves none."""
     first = site_client.get("/").text
     assert f'href="{BASE}/page/2/" rel="next"' in first
     second = site_client.get("/page/2/")
     assert second.status_code == 200
     head = head_of(second.text)
     assert head.links == {"canonical": f"{BASE}/page/2/", "prev": f"{BASE}/",
-                          "next": f"{BASE}/page/3/"}
+                          "next": f"{BASE}/page/1/"}
     titles = re.findall(r'<li><a href="[^"]+">([^<]+)</a>', second.text)
-    assert len(titles) == 30 and titles[0] == "Новость номер 27"
-    third = site_client.get("/page/3/").text
-    assert re.findall(r'<li><a href="[^"]+">([^<]+)</a>', third) == [
-        "Новость номер 57", "Новость номер 58", "Новость номер 59", "Новость номер 60",
-        "Новость номер 61"]
-    assert 'rel="next"' not in third
-    assert site_client.get("/page/4/").status_code == 404
-    assert site_client.get("/page/1/").headers["Location"] == f"{BASE}/"
+    assert titles == [f"Новость номер {n}" for n in range(2, 32)]
+    oldest = site_client.get("/page/1/")
+    assert oldest.status_code == 200 and "— страница 1" in oldest.text
+    assert head_of(oldest.text).links == {"canonical": f"{BASE}/page/1/",
+                                          "prev": f"{BASE}/page/2/"}
+    assert re.findall(r'<li><a href="[^"]+">([^<]+)</a>', oldest.text) == [
+        f"Новость номер {n}" for n in range(32, 62)]
+    for missing in ["/page/3/", "/page/0/", "/society/page/3/", "/nope/page/2/"]:
+        assert site_client.get(missing).status_code == 404, missing
     society = site_client.get("/society/page/2/").text
-    assert "Новость номер 30" in society and f'href="{BASE}/society/"' in society
-    assert site_client.get("/nope/page/2/").status_code == 404
+    assert "Новость номер 30" in society and f'href="{BASE}/society/" rel="prev"' in society
+
+
+def test_a_new_article_leaves_older_news_pages_alone(site: Path, tmp_path: Path) -> None:
+    app = make_app(site, tmp_path / "c5")
+    client = app.test_client()
+    before = {path: client.get(path).data for path in ["/page/1/", "/page/2/"]}
+    write_article(site, "fresh", "Общество", minutes_ago(1), "Свежая", ["Текст."])
+    app.extensions["feeds"].store.refresh()
+    assert "Свежая" in client.get("/").text
+    assert {path: client.get(path).data for path in before} == before
+    assert client.get("/page/3/").status_code == 404
 
 
 def test_dark_mode_and_phone_headline(site_client: FlaskClient) -> None:
@@ -277,9 +289,9 @@ def test_the_static_export_lists_older_pages_and_crawler_files(site: Path,
     app = make_app(site, tmp_path / "c4")
     paths = export_paths(app)
     client = app.test_client()
-    for path in ["/page/2/", "/page/3/", "/society/page/2/", "/robots.txt", "/favicon.ico",
+    for path in ["/page/1/", "/page/2/", "/society/page/2/", "/robots.txt", "/favicon.ico",
                  "/sitemap.xml", "/sitemaps/pages.xml", "/sitemaps/articles-1.xml",
                  "/sitemap-news.xml"]:
         assert path in paths
         assert client.get(path).status_code == 200, path
-    assert "/page/4/" not in paths and "/economics/page/2/" not in paths
+    assert "/page/3/" not in paths and "/economics/page/1/" not in paths
