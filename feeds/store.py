@@ -1,36 +1,33 @@
-"""The article store of one process: refresh, the one article reader, bodies, the scan thread.
+"""The article store of one process: refresh and the scan thread.
 
 `scan` finds files and what changed, `catalog` turns them into parse results
 (shared with every worker through the SQLite `index`), `builder` turns those
-into the immutable Snapshot that requests read. This module ties them together.
+into the immutable Snapshot that requests read, `reader` reads one article file
+(for the scan, and for pages through its bounded body cache). This module ties
+them together.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import gc
 import os
-import stat
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from .bounded import Bounded
 from .builder import Found, best_photo, build_snapshot, update_snapshot
-from .catalog import Catalog, Reading, packaged_default
+from .catalog import Catalog, packaged_default
 from .guard import ScanGuard
 from .index import ArticleIndex, PhotoRow
 from .model import Article, Entry, Problem
 from .names import shown
-from .parse import ParseError, decode_article, parse_article
+from .reader import ArticleReader
 from .scan import (
     DEFAULT_PHOTO_STEM,
-    UNREADABLE,
     Changes,
-    FileStat,
     Scanner,
     folder_row,
     seeded,
@@ -42,17 +39,6 @@ from .watch import Watcher
 # A one-shot scan (check, build) waits at most this long for files still being written.
 _SETTLE_WAIT = 10.0
 _READY_WAIT = 5.0  # and a server starting on such files holds its first answers this long
-_ARTICLES_KEPT = 1024  # parsed article bodies kept per process ...
-_ARTICLE_BYTES = 24 << 20  # ... and what they hold at most (counted as 3 x the file size)
-
-
-def read_regular(path: str, limit: int) -> bytes:
-    """Up to limit bytes of a regular file; a FIFO or device never blocks the scan."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    with open(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        return fh.read(limit)
 
 _STORES: weakref.WeakSet[Store] = weakref.WeakSet()
 
@@ -65,7 +51,6 @@ class Store:
                  settle_time: float = 0.0) -> None:
         self.display_root = str(root)
         self.root = os.path.realpath(root)
-        self.max_article_bytes = max_article_bytes
         self.refresh_interval = refresh_interval
         self.index_file = index_file
         self.guard = ScanGuard(self.display_root,
@@ -84,9 +69,8 @@ class Store:
         self._watcher = Watcher(self._scan_once, self._pause)
         self._ready = threading.Event()
         self._ready_by = 0.0  # ready then at the latest, files still being written or not
-        # Parsed bodies by (path, size, mtime): bounded by count and by the files' sizes.
-        self._articles: Bounded[tuple[str, int, int], Article | None] = Bounded(
-            _ARTICLES_KEPT, _ARTICLE_BYTES, lambda key, _article: 3 * key[1] + len(key[0]))
+        self._reader = ArticleReader(self.display, self.absolute, self.leads_inside,
+                                     max_article_bytes)
         _STORES.add(self)
 
     # -- paths ---------------------------------------------------------------
@@ -102,45 +86,9 @@ class Store:
         """Whether path, links followed, is still inside the store: checked before serving."""
         return self._scanner.inside(os.path.realpath(path))
 
-    # -- the one article reader ------------------------------------------------
-
-    def read(self, rel: str, expected: FileStat | None = None) -> Reading:
-        """Read and parse one text file; with expected, a file that changed meanwhile is
-        reported as neither article nor problem, and an oversized one is not opened."""
-        display = self.display(rel)
-        if expected is not None and expected.size > self.max_article_bytes:
-            return Reading(None, Problem(display, f"file is {expected.size} bytes, over the"
-                                         f" {self.max_article_bytes} byte limit; skipped"))
-        path = self.absolute(rel)
-        if not self.leads_inside(path):
-            return Reading(None, Problem(display, "link leads outside the store; not followed"))
-        try:
-            data = read_regular(path, self.max_article_bytes + 1)
-            after = os.stat(path)
-        except FileNotFoundError:
-            return Reading(None, Problem(display, "vanished while the store was being read"),
-                           passing=True)
-        except OSError as exc:
-            return Reading(None, Problem(display, f"{UNREADABLE}: {exc.strerror or exc}"))
-        if expected is not None and (after.st_size != expected.size or len(data) != expected.size
-                                     or after.st_mtime_ns != expected.mtime_ns):
-            return Reading(None, None)
-        text, warning = decode_article(data)
-        try:
-            return Reading(parse_article(text, os.path.basename(rel)[:-4], display), None,
-                           warning)
-        except ParseError as exc:
-            return Reading(None, Problem(display, exc.reason, exc.line))
-
     def article(self, entry: Entry) -> Article | None:
-        """The whole parsed article for an index entry, or None if it no longer parses."""
-        key = (entry.path, entry.size, entry.mtime_ns)  # size and mtime only key the cache
-        found = self._articles.get(key)
-        if found is None:
-            found = self.read(entry.path).article
-            if found is not None:  # one that cannot be read now (a lost store) is tried again
-                self._articles.put(key, found)
-        return found
+        """The whole parsed article for an index entry (reader.py keeps the bodies)."""
+        return self._reader.article(entry)
 
     # -- refresh -------------------------------------------------------------
 
@@ -205,7 +153,7 @@ class Store:
     def _seed(self) -> Catalog:
         """Every row of the index, and the saved listings whose folder mtimes allow."""
         index = self._open_index()
-        catalog = Catalog(index, self.read, self.display, self.absolute)
+        catalog = Catalog(index, self._reader.read, self.display, self.absolute)
         catalog.load(index.each_article())
         self._cached_photos = index.all_photos()
         self._scanner.seed(seeded(index.all_folders(), catalog.known, self._cached_photos))
