@@ -9,7 +9,6 @@ lock file beside the index.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import stat
@@ -18,6 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from .locks import take_lock
 
 log = logging.getLogger("feeds.store")
 
@@ -144,13 +145,10 @@ class ScanGuard:
         if self.lock_path is None or self._lock_file is not None:
             return True
         try:
-            handle = open(self.lock_path, "a")  # noqa: SIM115 - held for the process's life
+            handle = take_lock(self.lock_path)
         except OSError:
             return True  # no lock to share: better a line per process than none
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
+        if handle is None:
             return False
         self._lock_file = handle
         return True

@@ -9,7 +9,6 @@ the pings to the other hubs; each ping has a connect and a read timeout.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import heapq
 import logging
 import threading
@@ -20,6 +19,7 @@ from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from pathlib import Path
 from typing import IO
 
+from .locks import take_lock
 from .snapshot import Snapshot
 from .store import Store
 from .urls import Urls
@@ -112,17 +112,14 @@ class HubNotifier:
         if self.lock_path is None:
             return True
         try:
-            handle = open(self.lock_path, "a")  # noqa: SIM115 - held for the process's life
+            handle = take_lock(self.lock_path)
         except OSError as exc:
             if self._lock_file is None and not self._warned:
                 log.warning("websub: cannot open %s (%s); this process pings alone",
                             self.lock_path, exc)
                 self._warned = True
             return True
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
+        if handle is None:
             return False
         self._lock_file = handle
         return True
