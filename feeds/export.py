@@ -41,8 +41,9 @@ from .sitemaps import NEWS_DAYS, NEWS_MAX_URLS, page_count, page_slice
 from .snapshot import Snapshot
 
 STATE_DIR = ".feeds-build"  # inside the export folder; never served (see README)
-# An empty file here for each archive page that is still filling (the newest page of
-# a feed): the only pages nginx must not send with the week-long lifetime of the rest.
+# An empty file here for each archive page that is still filling or recent (the newest
+# page of a feed, full pages of the last month): the pages nginx must send with the
+# feeds' lifetime, not the hour of settled history.
 FILLING_DIR = "filling"
 MANIFEST = "manifest.json"
 CHANGES = "changes.json"
@@ -216,8 +217,9 @@ class _Planner:
         feed = _digest(self.signer.entries(shown), str(pages), title, self.default)
         for page in range(1, pages + 1):
             entries = self.publisher.archive_entries(released, page)
+            # Settling (a month after its newest entry) changes the page's lifetime.
             signature = _digest(self.signer.entries(entries), str(page < pages), title,
-                                self.default)
+                                self.default, str(self.publisher.settled(entries, self.now)))
             for fmt in FORMATS:
                 self.planned[urls.archive_path(name, page, fmt)] = Planned(signature)
         for fmt in FORMATS:
@@ -313,9 +315,10 @@ def _umask_mode() -> int:
 
 
 def _filling(path: str, owned: Owned | None) -> bool:
-    """An archive page sent with a short lifetime: one that still changes."""
+    """An archive page sent with the feeds' lifetime, not settled history's: one that
+    still changes often."""
     return (owned is not None and "/archive/" in path
-            and 0 <= owned.max_age < ARCHIVE_MAX_AGE)
+            and 0 <= owned.max_age != ARCHIVE_MAX_AGE)
 
 
 def _present(target: Path, size: int) -> bool:
@@ -475,7 +478,7 @@ class Exporter:
         etag = strong_etag(body)
         old = self.owned.get(path)
         owned = Owned(signature, etag, len(body), -1, max_age)
-        if _filling(path, owned):  # marked before the page shows: never a week-long lifetime for it
+        if _filling(path, owned):  # marked before the page shows: never the long lifetime for it
             self._mark(path, True)
         relative = file_for(path)
         target = self.outdir / relative

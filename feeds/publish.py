@@ -31,12 +31,15 @@ from .store import Store
 from .urls import Urls
 
 TAG_PREFIX = "tag:belta.by,2025:"
-ARCHIVE_MAX_AGE = 7 * 24 * 3600  # a full archive page of settled history does not change
 # Pages are counted from the oldest entry, so an article dated T (new, edited or
 # deleted) changes only pages holding entries newer than T. A full page whose newest
 # entry is older than this is settled history: only an article backdated (or an old
-# one edited or deleted) further back than this changes it (README, "archive pages").
+# one edited, deleted or retracted) further back than this changes it.
 ARCHIVE_SETTLED_AFTER = 30 * 24 * 3600
+# No page can be promised never to change (a retraction must leave every page), so
+# settled history is kept an hour, not a week: a correction to an old article reaches
+# every cache within it, and a revalidation with the ETag costs a 304 (README).
+ARCHIVE_MAX_AGE = 3600
 # Per worker, every table bounded in entries and bytes (README, "How it stays fast").
 _CACHE_SIZE = 512
 _CACHE_BYTES = 32 << 20  # rendered documents (both bodies) kept in memory
@@ -112,6 +115,7 @@ class Publisher:
             _VERSIONS, _VERSION_BYTES, lambda key, manifest: key_bytes(key)
             + manifest_bytes(manifest))
         self._warmed = -1
+        self._modified = (-1, _EPOCH)  # (snapshot generation, its newest change)
 
     def warm(self, snapshot: Snapshot) -> None:
         """Read the bodies the subscription feeds show, in the scan thread, once per scan.
@@ -123,6 +127,7 @@ class Publisher:
         if snapshot.generation == self._warmed:
             return
         self._warmed = snapshot.generation
+        self._store_modified(snapshot)  # paid here, not by the first archive request
         now, seen = time.time(), set[str]()
         for slug in (None, *snapshot.by_slug):
             for entry in snapshot.released(slug, now)[: self.settings.limit]:
@@ -202,22 +207,44 @@ class Publisher:
         if request.page is not None:
             entries = self.archive_entries(released, request.page)
             # A page's bytes depend only on its entries and on whether a next page exists.
-            settled = (len(entries) == self.settings.archive_page_size
-                       and entries[0].timestamp < now - ARCHIVE_SETTLED_AFTER)
+            settled = self.settled(entries, now)
             key = ("archive", request, base, tuple(entries), request.page < pages,
                    snapshot.rubrics.get(slug or ""), snapshot.default_photo, settled)
-            return self.cached(key, lambda: self._archive(snapshot, request, base, entries,
-                                                          pages, settled))
+            rendered = self.cached(key, lambda: self._archive(snapshot, request, base, entries,
+                                                              pages, settled))
+            # A page also changes when an article dated before its entries comes, goes or
+            # moves: its own entries' dates cannot show that, the store's newest change can.
+            return self._not_before(rendered, self._store_modified(snapshot))
         entries = self.select(snapshot, request, now)
         key = ("feed", request, base, tuple(entries), pages, snapshot.rubrics.get(slug or ""),
                snapshot.default_photo)
         rendered = self.cached(key, lambda: self._remember(
             (request, base), self._subscription(snapshot, request, base, entries, pages)))
         # Folder mtimes also count, so a deleted article moves Last-Modified on.
-        newest = last_modified((), snapshot.changed_ns)
+        return self._not_before(rendered, last_modified((), snapshot.changed_ns))
+
+    @staticmethod
+    def _not_before(rendered: Rendered, newest: datetime) -> Rendered:
         if newest > rendered.last_modified:
             return rendered.with_last_modified(newest)
         return rendered
+
+    def settled(self, entries: Sequence[Entry], now: float) -> bool:
+        """Whether an archive page is settled history: full, its newest entry a month old."""
+        return (len(entries) == self.settings.archive_page_size
+                and entries[0].timestamp < now - ARCHIVE_SETTLED_AFTER)
+
+    def _store_modified(self, snapshot: Snapshot) -> datetime:
+        """The newest change anywhere in the store (any file or folder), once per snapshot."""
+        generation, newest = self._modified
+        if generation != snapshot.generation:
+            # File times only: an embargoed entry's date is in the future.
+            files = max((e.mtime_ns for e in snapshot.entries), default=0)
+            photos = max((e.photo.mtime_ns for e in snapshot.entries if e.photo is not None),
+                         default=0)
+            newest = last_modified((), max(snapshot.changed_ns, files, photos))
+            self._modified = (snapshot.generation, newest)
+        return newest
 
     def _remember(self, feed: tuple, rendered: Rendered) -> Rendered:
         self._versions.put((*feed, rendered.etag), rendered.manifest)
@@ -325,7 +352,7 @@ class Publisher:
     def _archive(self, snapshot: Snapshot, request: FeedRequest, base: str,
                  entries: list[Entry], pages: int, settled: bool) -> Rendered:
         """An RFC 5005 archive document; a settled one (full, all its entries a month old)
-        is sent with a week's lifetime, every other with the feeds' own."""
+        is sent with an hour's lifetime, every other with the feeds' own."""
         urls = Urls(base, self.settings.article_url)
         page = request.page or 0
         meta = self._meta(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import os
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -10,10 +12,12 @@ import feedparser
 import pytest
 from flask.testing import FlaskClient
 from lxml import etree
+from werkzeug.test import TestResponse
 
 from feeds.parse import MINSK
+from feeds.publish import ARCHIVE_MAX_AGE
 from tests.appkit import BASE, make_app
-from tests.storekit import date_line, write_article
+from tests.storekit import date_ago, date_line, write_article
 
 NS = {"atom": "http://www.w3.org/2005/Atom", "fh": "http://purl.org/syndication/history/1.0"}
 
@@ -60,7 +64,7 @@ def test_archive_walk_reaches_every_article_once(archive_client: FlaskClient, na
 def test_full_archive_pages_are_cached_long_and_linked_both_ways(
         archive_client: FlaskClient) -> None:
     full = archive_client.get("/feeds/all/archive/2.rss")
-    assert full.headers["Cache-Control"] == "public, max-age=604800"
+    assert full.headers["Cache-Control"] == "public, max-age=3600"
     latest = archive_client.get("/feeds/all/archive/6.rss")
     assert latest.headers["Cache-Control"] == "public, max-age=120"
     channel = etree.fromstring(full.data).find("channel")
@@ -113,13 +117,61 @@ def test_pages_sent_for_a_week_never_change_when_a_recent_article_is_backdated(
     client = app.test_client()
     before = {page: client.get(f"/feeds/all/archive/{page}.rss") for page in (1, 2, 3, 4)}
     lifetimes = {page: r.headers["Cache-Control"] for page, r in before.items()}
-    assert lifetimes == {1: "public, max-age=604800", 2: "public, max-age=604800",
+    assert lifetimes == {1: "public, max-age=3600", 2: "public, max-age=3600",
                          3: "public, max-age=120", 4: "public, max-age=120"}
     late = now - timedelta(days=12)  # sent late, dated when it happened
     write_article(root, "late", published=date_line(late.year, late.month, late.day, 9, 0))
     app.extensions["feeds"].store.refresh()
     for page, response in before.items():
         after = client.get(f"/feeds/all/archive/{page}.rss")
-        if response.headers["Cache-Control"] == "public, max-age=604800":
+        if response.headers["Cache-Control"] == "public, max-age=3600":
             assert after.data == response.data, page
     assert client.get("/feeds/all/archive/3.rss").data != before[3].data
+
+
+def _max_age(response: TestResponse) -> int:
+    return int(response.headers["Cache-Control"].rpartition("max-age=")[2])
+
+
+@pytest.mark.parametrize("change", ["backdated", "edited", "deleted"])
+def test_an_archive_page_that_changes_was_never_promised_for_long(
+        tmp_path: Path, change: str) -> None:
+    """A change to an article months old reaches every cache within the hour the pages
+    it changes were sent with, and revalidation sees it by ETag and by date."""
+    root = tmp_path / "store"
+    for n in range(30):  # settled history: pages 1 to 3
+        write_article(root, f"old{n:02d}", published=date_line(2024, 5, 1 + n, 10, 0),
+                      title=f"Старая {n}")
+    for n in range(5):  # page 4, still filling
+        write_article(root, f"new{n}", published=date_ago(5 - n))
+    written = time.time() - 2 * 86400  # files and folder written two days ago
+    for path in [*root.iterdir(), root]:
+        os.utime(path, (written, written))
+    app = make_app(root, tmp_path / "cache", archive_page_size=10)
+    client = app.test_client()
+    urls = [f"/feeds/all/archive/{page}.rss" for page in (1, 2, 3, 4)]
+    before = {url: client.get(url) for url in urls}
+    assert [_max_age(before[url]) for url in urls] == [ARCHIVE_MAX_AGE] * 3 + [120]
+    if change == "backdated":  # sent today, dated last May
+        write_article(root, "late", published=date_line(2024, 5, 4, 12, 0), title="Поздняя")
+    elif change == "edited":
+        write_article(root, "old14", published=date_line(2024, 5, 15, 10, 0),
+                      title="Исправленная")
+    else:  # retracted
+        (root / "old03.txt").unlink()
+    app.extensions["feeds"].store.refresh()
+    changed = 0
+    for url, response in before.items():
+        after = client.get(url)
+        old_etag = response.headers["ETag"]
+        by_etag = client.get(url, headers={"If-None-Match": old_etag})
+        by_date = client.get(url, headers={"If-Modified-Since": response.headers[
+            "Last-Modified"]})
+        if after.data == response.data:
+            assert by_etag.status_code == 304, url  # an unchanged page stays a 304
+            continue
+        changed += url != urls[-1]
+        assert _max_age(response) <= ARCHIVE_MAX_AGE <= 3600, url
+        assert by_etag.status_code == by_date.status_code == 200, url
+        assert by_etag.data == by_date.data == after.data
+    assert changed  # settled history did change: only a short promise keeps caches right

@@ -192,12 +192,30 @@ def test_only_the_filling_archive_page_is_marked(tmp_path: Path) -> None:
     build(app, out)
     assert not list(filling.rglob("*.*"))  # page 2 is full now; no page 3 yet
     assert app.test_client().get("/feeds/all/archive/2.rss").headers[
-        "Cache-Control"] == "public, max-age=604800"
+        "Cache-Control"] == "public, max-age=3600"
     write_article(root, "a20", "Спорт", date_line(2024, 3, 25, 10, 0), "Н20")
     app.extensions["feeds"].store.refresh()
     build(app, out)
     assert (filling / "all" / "archive" / "3.rss").exists()
     assert not (filling / "all" / "archive" / "2.rss").exists()
+
+
+def test_an_archive_page_that_settles_is_written_again_with_its_new_lifetime(
+        tmp_path: Path) -> None:
+    """A full page turns into settled history a month after its newest entry: the export
+    must render it again then, or nginx would keep the short lifetime the service left."""
+    from feeds.export import Signer, plan
+    from tests.storekit import date_ago
+
+    root = tmp_path / "store"
+    for n in range(12):
+        write_article(root, f"a{n:02d}", "Спорт", date_ago(20 - n), f"Н{n}")
+    app = make_app(root, tmp_path / "cache", archive_page_size=10)
+    app.extensions["feeds"].store.refresh()
+    now = time.time()
+    today, later = plan(app, Signer(), now), plan(app, Signer(), now + 20 * 86400)
+    assert today["/feeds/all/archive/1.rss"] != later["/feeds/all/archive/1.rss"]
+    assert today["/feeds/all/archive/2.rss"] == later["/feeds/all/archive/2.rss"]  # filling
 
 
 def test_a_watching_run_may_leave_the_long_tail_for_later(tmp_path: Path) -> None:

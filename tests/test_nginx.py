@@ -70,7 +70,7 @@ def test_mirror_serves_the_service_bytes_types_and_lifetimes(
                                   "/articles/a01.html", "/photos/001_sport.png", "/")}
         assert lifetimes == {path: client.get(path).headers["Cache-Control"]
                              for path in lifetimes}
-        assert lifetimes["/feeds/all/archive/1.rss"] == "public, max-age=604800"
+        assert lifetimes["/feeds/all/archive/1.rss"] == "public, max-age=3600"
         assert lifetimes["/feeds/all/archive/2.atom"] == "public, max-age=120"
         assert fetch(port, "/favicon.ico").headers["content-type"] == "image/vnd.microsoft.icon"
         assert fetch(port, "/.feeds-build/manifest.json").status == 404
