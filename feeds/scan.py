@@ -256,7 +256,7 @@ class Scanner:
             self._next_sweep = started + (0 if took < _SWEEP_BUDGET
                                           else max(_SWEEP_EVERY, _SWEEP_FACTOR * took))
         else:
-            for rel_dir in self._hot_folders():
+            for rel_dir in self.hot_folders():
                 if rel_dir in self.folders:
                     self._visit(rel_dir, changes, None, relist=False)
         if self.rolling:
@@ -362,7 +362,7 @@ class Scanner:
             changes.texts.update(dict.fromkeys(folder.texts))
             changes.photos.update(dict.fromkeys(folder.photos))
 
-    def _hot_folders(self) -> list[str]:
+    def hot_folders(self) -> list[str]:
         """The folders changed last, their parents (new folders show there) and the root."""
         if self._hot is None:
             newest = heapq.nlargest(_HOT_FOLDERS, self.folders.items(),

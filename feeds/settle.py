@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 
 from .scan import Changes, FileStat
 
@@ -10,8 +11,9 @@ from .scan import Changes, FileStat
 class Settling:
     """New or changed files waiting for settle_time, at their last published version.
 
-    A file is settled when its mtime is settle_time old (an atomic rename of a
-    finished file publishes at once), or when its size and mtime stayed the same
+    A file is settled when it was renamed into place and not written since (where
+    the kernel tells, notify.py), when its mtime is settle_time old (an older
+    file renamed in), or when its size and mtime stayed the same
     for settle_time of our own watching (a clock that runs ahead).
     """
 
@@ -20,8 +22,12 @@ class Settling:
         self.next_settle: float | None = None  # monotonic time the first of them settles
         self._waiting: dict[str, tuple[FileStat, float, bool]] = {}  # stat, first seen, text
 
-    def hold(self, changes: Changes) -> bool:
-        """Take unsettled files out of changes; put back those settled since. True if any wait."""
+    def hold(self, changes: Changes, finished: Collection[str] = ()) -> bool:
+        """Take unsettled files out of changes; put back those settled since. True if any wait.
+
+        finished: files known to be renamed into place and not written since
+        (notify.py): they are whole, so they need not wait.
+        """
         self.next_settle = None
         if self.settle_time <= 0:
             return False
@@ -33,13 +39,13 @@ class Settling:
                     continue  # a deletion counts at once
                 seen = self._waiting.get(rel)
                 first_seen = seen[1] if seen is not None and seen[0] == st else now
-                if self._left(st, first_seen, now, wall_ns) > 0:
+                if rel not in finished and self._left(st, first_seen, now, wall_ns) > 0:
                     waiting[rel] = (st, first_seen, is_text)
                     del found[rel]
         for rel, (st, first_seen, is_text) in self._waiting.items():
             if rel in waiting or rel in changes.texts or rel in changes.photos:
                 continue
-            if self._left(st, first_seen, now, wall_ns) > 0:
+            if rel not in finished and self._left(st, first_seen, now, wall_ns) > 0:
                 waiting[rel] = (st, first_seen, is_text)
             else:
                 (changes.texts if is_text else changes.photos)[rel] = st

@@ -24,6 +24,7 @@ from .guard import ScanGuard
 from .index import ArticleIndex, PhotoRow
 from .model import Article, Entry, Problem
 from .names import shown
+from .notify import Doorbell
 from .reader import ArticleReader
 from .scan import (
     DEFAULT_PHOTO_STEM,
@@ -66,7 +67,9 @@ class Store:
         self._walk_problems: list[Problem] = []
         self._cached_photos: dict[str, PhotoRow] = {}  # while loading
         self._scan_listeners: list[Callable[[Snapshot], None]] = []
-        self._watcher = Watcher(self._scan_once, self._pause)
+        self._doorbell = Doorbell(self.root)
+        self._watcher = Watcher(self._scan_once, self._pause, self._doorbell,
+                                lambda: self._scanner.hot_folders())
         self._ready = threading.Event()
         self._ready_by = 0.0  # ready then at the latest, files still being written or not
         self._reader = ArticleReader(self.display, self.absolute, self.leads_inside,
@@ -115,7 +118,7 @@ class Store:
                     else:
                         self._scanner.restore(saved)
                     return False
-                held = self._settling.hold(changes)
+                held = self._settling.hold(changes, self._doorbell.finished())
                 changed = (self._apply(changes, held) if loaded is None
                            else self._load(loaded, changes))
             self._mark_ready()

@@ -5,17 +5,27 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+
+from .notify import Doorbell
 
 log = logging.getLogger("feeds.store")
 
 
 class Watcher:
-    """Calls scan() again and again, pausing pause() seconds between; can be stopped."""
+    """Calls scan() again and again, pausing pause() seconds between; can be stopped.
 
-    def __init__(self, scan: Callable[[], None], pause: Callable[[], float]) -> None:
+    The doorbell (notify.py) cuts a pause short when a watched folder changes;
+    after each scan it is pointed at folders(), the folders worth watching.
+    """
+
+    def __init__(self, scan: Callable[[], None], pause: Callable[[], float],
+                 doorbell: Doorbell | None = None,
+                 folders: Callable[[], Iterable[str]] = tuple) -> None:
         self.scan = scan
         self.pause = pause
+        self.doorbell = doorbell
+        self.folders = folders
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._stop = threading.Event()
@@ -28,16 +38,25 @@ class Watcher:
                 return
             self._stop.clear()
             self._pid = os.getpid()
+            if self.doorbell is not None:
+                self.doorbell.open()
             self._thread = threading.Thread(target=self._run, name="feeds-store", daemon=True)
             self._thread.start()
 
     def _run(self) -> None:
+        doorbell = self.doorbell
         while not self._stop.is_set():
             try:
                 self.scan()
+                if doorbell is not None:
+                    doorbell.watch(self.folders())
             except Exception:  # the scan must survive anything the disk does
                 log.exception("store scan failed")
-            self._stop.wait(max(self.pause(), 0.01))
+            pause = max(self.pause(), 0.01)
+            if doorbell is not None and doorbell.listening:
+                doorbell.wait(pause)
+            else:
+                self._stop.wait(pause)
 
     @property
     def running(self) -> bool:
@@ -46,8 +65,12 @@ class Watcher:
     def stop(self) -> None:
         self._stop.set()
         thread = self._thread
+        if self.doorbell is not None:
+            self.doorbell.ring()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=10)
+        if self.doorbell is not None and (thread is None or not thread.is_alive()):
+            self.doorbell.close()
 
     def after_fork_in_child(self) -> None:
         """Forget the parent's thread; start one of our own if the parent was watching."""
@@ -55,5 +78,7 @@ class Watcher:
         self._thread = None
         self._stop = threading.Event()
         self._starting = threading.Lock()
+        if self.doorbell is not None:
+            self.doorbell.forget_after_fork()
         if was_running:
             self.start()
