@@ -65,9 +65,20 @@ def record(queue: deque[RawSeen], environ: dict, status: int, fast: bool) -> Non
                   environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR")))
 
 
-@cache
+_MAKING = threading.Lock()
+
+
 def instruments() -> Any:
-    """The prometheus_client objects, made on first use (after gunicorn set the env)."""
+    """The prometheus_client objects, made on first use (after gunicorn set the env).
+
+    Under a lock: request threads (granian's) and the drain thread may ask first at
+    the same moment, and a second registration of the same names raises."""
+    with _MAKING:
+        return _made()
+
+
+@cache
+def _made() -> Any:
     from prometheus_client import Counter as PromCounter
     from prometheus_client import Histogram
 

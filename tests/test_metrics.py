@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from feeds.admin import authorized
 from feeds.urls import route_kind
 from tests.appkit import make_app
-from tests.serverkit import Server, running_server
+from tests.serverkit import ROOT, Server, running_server
 from tests.storekit import tiny_store
 
 TOKEN = "s3cret-token"
@@ -146,3 +149,32 @@ def test_metrics_sum_both_gunicorn_workers(tmp_path: Path) -> None:
         assert total(after, "feeds_last_scan_timestamp_seconds") > time.time() - 60
         # Each worker keeps its own counter file in the shared folder.
         assert len(list(shared.glob("counter_*.db"))) >= 2
+
+
+def test_threads_asking_for_the_counters_at_once_share_one_set(tmp_path: Path) -> None:
+    """granian's request threads and the drain thread can ask first at the same moment:
+    the counters are registered once (a second registration was a 500)."""
+    script = """
+import threading
+from feeds import metrics
+start = threading.Barrier(8)
+made, errors = [], []
+def ask():
+    start.wait()
+    try:
+        made.append(metrics.instruments())
+    except Exception as error:
+        errors.append(repr(error))
+threads = [threading.Thread(target=ask) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+assert not errors, errors
+assert len({id(m) for m in made}) == 1
+"""
+    for _ in range(3):  # a fresh process each time: the first ask is the one that races
+        done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60,
+                              env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+        assert done.returncode == 0, done.stderr[-2000:]
