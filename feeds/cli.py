@@ -69,6 +69,10 @@ def check_command() -> None:
                f" {len(snapshot.problems)} problems ({rejected} articles rejected)")
     if refusal is not None:
         click.echo(refusal, err=True)
+    index = state.store.index()
+    if index.problem is not None:  # the store was read; only the cache folder failed
+        click.echo(f"index {index.file}: cannot be used ({index.problem});"
+                   " kept in memory", err=True)
     sys.exit(1 if rejected or refusal else 0)
 
 

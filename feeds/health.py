@@ -24,8 +24,12 @@ STALE_SCANS = 5  # the last scan is stale after this many scan cycles without on
 
 
 def health_report(health: Health, snapshot: Snapshot, refresh_interval: float,
-                  now: float) -> tuple[int, dict[str, Any]]:
-    """The status code and body of /healthz; pure, for a given moment."""
+                  now: float, index: str | None = None) -> tuple[int, dict[str, Any]]:
+    """The status code and body of /healthz; pure, for a given moment.
+
+    index says where this process keeps its index: "memory" when the cache folder
+    failed. The service still publishes then (200), only without sharing parse results.
+    """
     released = snapshot.released(None, now)
     cycle = max(refresh_interval, 3 * health.scan_seconds)  # the scan thread's own pace
     age = None if health.last_scan is None else max(0.0, now - health.last_scan)
@@ -45,6 +49,7 @@ def health_report(health: Health, snapshot: Snapshot, refresh_interval: float,
         "last_scan": None if health.last_scan is None
         else datetime.fromtimestamp(health.last_scan, MINSK).isoformat(timespec="seconds"),
         "last_scan_age": None if age is None else round(age, 1),
+        "index": index,
     }
     return (200 if status == "ok" else 503), body
 
@@ -53,7 +58,7 @@ def healthz() -> Response:
     state = feeds_state()
     store = state.store
     code, body = health_report(store.guard.health, store.snapshot,
-                               state.settings.refresh_interval, time.time())
+                               state.settings.refresh_interval, time.time(), store.index_where)
     response = Response(json.dumps(body, ensure_ascii=False) + "\n", code,
                         mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -36,6 +37,12 @@ _SEARCH_TABLES = (
 # Only these mean the file itself is bad; a full disk, a read-only folder or an I/O
 # error says nothing about the file, which is then left alone.
 _DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+# A process whose index went to memory tries the file again after this many seconds,
+# twice as long after each failed try, up to _RETRY_MAX: back soon after a disk is
+# freed, and a lasting failure costs one open every few minutes.
+_RETRY_FIRST = 5.0
+_RETRY_MAX = 300.0
+_CARRY_BATCH = 500  # rows per transaction when the memory's rows go to the file
 
 
 def damaged(exc: sqlite3.Error) -> bool:
@@ -87,40 +94,105 @@ Row = TypeVar("Row", ArticleRow, PhotoRow, FolderRow)
 class ArticleIndex:
     """The SQLite file that remembers parse results across workers and restarts."""
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
+    def __init__(self, path: Path | None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.file = path  # where the index belongs
+        self.path: Path | None = None  # the file in use; None while the index is in memory
+        self.problem: str | None = None  # why the file is not in use, while it is not
+        self._clock = clock
+        self._retry_wait = _RETRY_FIRST
+        self._retry_at = 0.0
         self._lock_warned = False
         self.db = self._open()
 
+    @property
+    def where(self) -> str:
+        """"file" or "memory": where this process keeps its index now."""
+        return "memory" if self.path is None else "file"
+
     def _open(self) -> sqlite3.Connection:
-        if self.path is not None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                return self._connect(str(self.path))
-            except sqlite3.Error as exc:
-                if not damaged(exc):
-                    return self._in_memory(exc)
-                log.warning("index %s is unreadable (%s); rebuilding it", self.path, exc)
-                self._remove_files()
-                try:
-                    return self._connect(str(self.path))
-                except sqlite3.Error as exc2:
-                    return self._in_memory(exc2)
-            except OSError as exc:
-                return self._in_memory(exc)
-        return self._connect(":memory:")
+        if self.file is None:
+            return self._connect(":memory:")
+        try:
+            db = self._open_file()
+        except (sqlite3.Error, OSError) as exc:
+            return self._in_memory(exc)
+        self._on_file()
+        return db
+
+    def _on_file(self) -> None:
+        if self.problem is not None:
+            log.info("index %s can be used again; this process is back on it", self.file)
+        self.path, self.problem = self.file, None
+
+    def _open_file(self) -> sqlite3.Connection:
+        """The index file, made when missing and rebuilt when damaged; raises when the
+        disk or folder fails, which says nothing about the file."""
+        assert self.file is not None
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return self._connect(str(self.file))
+        except sqlite3.Error as exc:
+            if not damaged(exc):
+                raise
+            log.warning("index %s is unreadable (%s); rebuilding it", self.file, exc)
+        self._remove_files()
+        return self._connect(str(self.file))
 
     def _in_memory(self, exc: Exception) -> sqlite3.Connection:
-        """Go on without the file (full disk, read-only folder): this process parses alone."""
-        log.warning("index %s cannot be used (%s); this process keeps its index in memory"
-                    " until restarted, the file is left as it is", self.path, exc)
+        """Go on without the file (full disk, read-only folder): this process parses alone,
+        and tries the file again now and then (_retry_file)."""
+        if self.problem is None:
+            log.warning("index %s cannot be used (%s); this process keeps its index in memory"
+                        " and tries the file again now and then; the file is left as it is",
+                        self.file, exc)
+        self.problem = str(exc) or type(exc).__name__
         self.path = None
+        self._retry_wait = _RETRY_FIRST
+        self._retry_at = self._clock() + self._retry_wait
         return self._connect(":memory:")
+
+    def _retry_file(self) -> None:
+        """Back on the file once it can be used, what this process indexed meanwhile
+        written to it first; a failed try only sets the next one further off."""
+        if self.path is not None or self.file is None or self._clock() < self._retry_at:
+            return
+        memory = self.db
+        try:
+            self.db = self._open_file()
+            self._carry_over(memory)
+        except (sqlite3.Error, OSError) as exc:
+            # Neither connection is closed here: a search may be reading through it.
+            self.db = memory
+            self._retry_wait = min(2 * self._retry_wait, _RETRY_MAX)
+            self._retry_at = self._clock() + self._retry_wait
+            log.debug("index %s still cannot be used (%s); next try in %.0f s",
+                      self.file, exc, self._retry_wait)
+            return
+        self._on_file()
+
+    def _carry_over(self, memory: sqlite3.Connection) -> None:
+        """The rows, search documents and listings kept in memory, written to the file
+        (self.db) as scans write them: in batches, every folder listing after the rows of
+        its files, so a listing the next start trusts always has them. Rows of this
+        process win over the file's: they are what it saw last."""
+        for rows in _batches(memory, "articles", ArticleRow):
+            keys = [db_key(row.path) for row in rows]
+            found = memory.execute(
+                "SELECT d.path, s.title, s.body, s.tags FROM search_docs AS d JOIN search AS s"
+                f" ON s.rowid = d.docid WHERE d.path IN ({','.join('?' * len(keys))})", keys)
+            documents = {from_db_key(key): (title, body, tags)
+                         for key, title, body, tags in found}
+            self._save(rows, documents, [], [], [], [])
+        for photos in _batches(memory, "photos", PhotoRow):
+            self._save([], {}, photos, [], [], [])
+        for folders in _batches(memory, "folders", FolderRow):
+            self._save([], {}, [], [], folders, [])
 
     def _remove_files(self) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
             with contextlib.suppress(OSError):
-                os.unlink(f"{self.path}{suffix}")
+                os.unlink(f"{self.file}{suffix}")
 
     @staticmethod
     def _connect(target: str) -> sqlite3.Connection:
@@ -158,6 +230,7 @@ class ArticleIndex:
 
     def _guard(self, action: Callable[[], Any]) -> Any:
         """Run action; a damaged file is rebuilt, a failing disk leaves it for memory."""
+        self._retry_file()
         try:
             return action()
         except sqlite3.Error as exc:
@@ -271,6 +344,7 @@ class ArticleIndex:
         A folder's listing is written with (or after) the rows of its files, so a
         listing that the next start trusts always has them.
         """
+        self._retry_file()  # every scan saves: a quiet store also gets back to its file
         if articles or photos or gone or folders or gone_folders:
             self._guard(lambda: self._save(articles, documents, photos, gone, folders,
                                            gone_folders))
@@ -296,6 +370,11 @@ class ArticleIndex:
                                 [(db_key(path),) for path in gone_folders])
 
     def close(self) -> None:
+        """Close the connection; an index kept in memory tries its file a last time
+        first (before a fork, at a stop), so what it holds is not lost with it."""
+        if self.path is None and self.file is not None:
+            self._retry_at = 0.0
+            self._retry_file()
         self.db.close()
 
     def reopen(self) -> None:
@@ -316,6 +395,9 @@ class ArticleIndex:
         if lock is None:
             yield
             return
+        if self._lock_warned:
+            log.info("index lock %s.lock can be opened again", self.path)
+            self._lock_warned = False
         with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
@@ -333,6 +415,13 @@ def _by_path(rows: list[tuple], make: type[Row]) -> dict[str, Row]:
         path = from_db_key(key)
         found[path] = row._replace(path=path)
     return found
+
+
+def _batches(db: sqlite3.Connection, table: str, make: type[Row]) -> Iterator[list[Row]]:
+    """Every row of one of our tables, a batch at a time."""
+    cursor = db.execute(f"SELECT * FROM {table}")  # one of our own table names
+    while batch := cursor.fetchmany(_CARRY_BATCH):
+        yield list(_by_path(batch, make).values())
 
 
 def index_file_for(cache_dir: Path, content_dir: Path) -> Path:

@@ -148,6 +148,13 @@ class Store:
         with self._lock:
             return self._open_index()
 
+    @property
+    def index_where(self) -> str | None:
+        """Where this process keeps its index ("file" or "memory"); None before it is
+        opened. Never waits for a scan in progress."""
+        opened = self._index
+        return None if opened is None else opened.where
+
     def _open_index(self) -> ArticleIndex:
         if self._index is None:
             self._index = ArticleIndex(self.index_file)
