@@ -67,10 +67,16 @@ def changes(out: Path) -> dict[str, list[str]]:
 
 
 def new_article(store: Path, n: int) -> str:
-    """A new newest article (with a photo) in a folder of its own, like a newsroom drop."""
+    """A new newest article (with a photo) in a folder of its own, the way the README asks
+    the newsroom to write: into a hidden folder first, then renamed into place, photo first."""
     article_id = f"mirror_{n}_{time.time_ns()}"
-    write_article(store, article_id, "Общество", date_line(2026, 11, 21, 12, n % 60),
-                  f"Срочная новость {n}", photo=image_bytes(), folder="2026/11/21")
+    staging = store / ".incoming"
+    write_article(staging, article_id, "Общество", date_line(2026, 11, 21, 12, n % 60),
+                  f"Срочная новость {n}", photo=image_bytes())
+    folder = store / "2026" / "11" / "21"
+    folder.mkdir(parents=True, exist_ok=True)
+    for suffix in (".jpg", ".txt"):
+        os.replace(staging / f"{article_id}{suffix}", folder / f"{article_id}{suffix}")
     return article_id
 
 

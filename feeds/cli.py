@@ -123,11 +123,11 @@ def build_command(outdir: Path, base_url: str | None, watch: bool, allow_empty: 
         sys.exit(1 if changes.failed else 0)
     interval = min(settings.refresh_interval, 0.25)
     click.echo(f"watching {store.display_root}; Ctrl-C to stop", err=True)
+    store.ensure_watching()  # the scan thread, woken by the kernel where it can be
     last: tuple[int, int, int] | None = _watch_key(store)
     try:
         while True:
-            time.sleep(interval)
-            store.refresh()
+            store.wait_for_change(last[0] if last else -1, interval)
             key = _watch_key(store)
             if key != last:
                 last = key
@@ -143,9 +143,7 @@ def build_command(outdir: Path, base_url: str | None, watch: bool, allow_empty: 
 
 
 def _store_moved(store: Store, key: tuple[int, int, int]) -> bool:
-    """Whether the store changed since key; the app's own scanning thread may be the one
-    that noticed, so the snapshot is compared, not refresh()'s answer."""
-    store.refresh()
+    """Whether the scan thread published a newer snapshot since key."""
     return _watch_key(store)[:2] != key[:2]
 
 

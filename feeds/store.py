@@ -60,6 +60,7 @@ class Store:
         self._walk_seconds = 0.0  # what one scan costs without parsing: sets the pace
         self._text_count = 0  # article files of the scan in service
         self.snapshot = Snapshot()
+        self._published = threading.Condition()
         self._lock = threading.RLock()
         self._index: ArticleIndex | None = None
         self._scanner = Scanner(self.root, self.display)
@@ -227,7 +228,14 @@ class Store:
         if walk_problems != self._walk_problems or snapshot.generation == 1:
             self.guard.report(walk_problems)
         self._walk_problems = walk_problems
-        self.snapshot = snapshot
+        with self._published:
+            self.snapshot = snapshot
+            self._published.notify_all()
+
+    def wait_for_change(self, generation: int, timeout: float) -> None:
+        """Return once the snapshot is newer than generation, or after timeout."""
+        with self._published:
+            self._published.wait_for(lambda: self.snapshot.generation != generation, timeout)
 
     def _mark_ready(self) -> None:
         """Ready once the first scan found no file still being written (or waited enough):
@@ -307,6 +315,7 @@ class Store:
     def _after_fork_in_child(self) -> None:
         """Fresh locks, an index connection and a scan thread of the child's own."""
         self._lock = threading.RLock()
+        self._published = threading.Condition()
         ready, self._ready = self._ready, threading.Event()
         if ready.is_set():
             self._ready.set()
