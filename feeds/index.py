@@ -34,6 +34,21 @@ _SEARCH_TABLES = (
     " tokenize='unicode61 remove_diacritics 0')",
     "CREATE TABLE IF NOT EXISTS search_docs (path TEXT PRIMARY KEY, docid INTEGER UNIQUE)",
 )
+# Every word of three letters or more the search table has seen in a title or body,
+# so a search turns a stem into the words it stands for (search.py). Words only ever
+# join it: one whose articles all went matches nothing, which costs a lookup.
+_TERMS_TABLE = "CREATE TABLE search_terms (term TEXT PRIMARY KEY) WITHOUT ROWID"
+# The words of a batch of documents are cut by FTS5's own tokenizer, so the table
+# holds exactly the words the search table does (a tokenizer of ours would differ on
+# stress marks, İ and the like): each distinct space-separated piece of the batch
+# goes once into an empty contentless table, whose vocabulary is then read.
+_BATCH_TABLES = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_batch USING fts5(words, content='',"
+    " detail=none, tokenize='unicode61 remove_diacritics 0')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_batch_words"
+    " USING fts5vocab(temp, search_batch, row)",
+)
+
 # Only these mean the file itself is bad; a full disk, a read-only folder or an I/O
 # error says nothing about the file, which is then left alone.
 _DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
@@ -208,6 +223,7 @@ class ArticleIndex:
             db.execute("DROP TABLE IF EXISTS photos")
             db.execute("DROP TABLE IF EXISTS search")
             db.execute("DROP TABLE IF EXISTS search_docs")
+            db.execute("DROP TABLE IF EXISTS search_terms")
             db.execute("DROP TABLE IF EXISTS folders")
         db.execute(
             "CREATE TABLE IF NOT EXISTS articles (path TEXT PRIMARY KEY, size INT, mtime INT,"
@@ -222,6 +238,7 @@ class ArticleIndex:
                    " names TEXT)")
         for sql in _SEARCH_TABLES:
             db.execute(sql)
+        _add_terms_table(db)
         db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (str(INDEX_VERSION),))
         # Reading every table once proves the file is a sound database.
         db.execute("SELECT count(*) FROM articles").fetchone()
@@ -300,10 +317,28 @@ class ArticleIndex:
         self.db.executemany("INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)",
                             keyed)
         self._unindex([row.path for row in keyed])
+        added = []
         for row, key in zip(rows, keyed, strict=True):
             columns = documents.get(row.path)
             if columns is not None and row.published is not None:
                 self._add_document(key.path, row.published, columns)
+                added.append(columns)
+        self._add_terms(added)
+
+    def _add_terms(self, documents: Sequence[tuple[str, str, str]]) -> None:
+        """The words of these documents' titles and bodies join the word table."""
+        if not documents:
+            return
+        pieces: set[str] = set()
+        for title, body, _tags in documents:
+            pieces.update(title.split())
+            pieces.update(body.split())
+        for sql in _BATCH_TABLES:
+            self.db.execute(sql)
+        self.db.execute("INSERT INTO temp.search_batch VALUES (?)", (" ".join(pieces),))
+        self.db.execute("INSERT OR IGNORE INTO search_terms SELECT term"
+                        " FROM temp.search_batch_words WHERE length(term) >= 3")
+        self.db.execute("INSERT INTO temp.search_batch(search_batch) VALUES ('delete-all')")
 
     def _add_document(self, path: str, published: float, columns: tuple[str, str, str]) -> None:
         base = int(published) * ROWID_SLOTS
@@ -404,6 +439,22 @@ class ArticleIndex:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _add_terms_table(db: sqlite3.Connection) -> None:
+    """The word table, made once, with the words of an index file written before it
+    (taken from FTS5's own vocabulary, so exactly the words it holds)."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name='search_terms'").fetchone():
+        return
+    with db:
+        db.execute("BEGIN IMMEDIATE")
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name='search_terms'").fetchone():
+            return  # another worker made it meanwhile
+        db.execute(_TERMS_TABLE)
+        db.execute("CREATE VIRTUAL TABLE temp.search_vocab USING fts5vocab(main, search, col)")
+        db.execute("INSERT OR IGNORE INTO search_terms SELECT term FROM temp.search_vocab"
+                   " WHERE col != 'tags' AND length(term) >= 3")
+        db.execute("DROP TABLE temp.search_vocab")
 
 
 def _by_path(rows: list[tuple], make: type[Row]) -> dict[str, Row]:
