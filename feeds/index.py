@@ -114,6 +114,7 @@ class ArticleIndex:
         self.file = path  # where the index belongs
         self.path: Path | None = None  # the file in use; None while the index is in memory
         self.problem: str | None = None  # why the file is not in use, while it is not
+        self.returns = 0  # times this process came back to the file from memory
         self._clock = clock
         self._retry_wait = _RETRY_FIRST
         self._retry_at = 0.0
@@ -138,6 +139,7 @@ class ArticleIndex:
     def _on_file(self) -> None:
         if self.problem is not None:
             log.info("index %s can be used again; this process is back on it", self.file)
+            self.returns += 1
         self.path, self.problem = self.file, None
 
     def _open_file(self) -> sqlite3.Connection:

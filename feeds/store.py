@@ -29,6 +29,7 @@ from .reader import ArticleReader
 from .scan import (
     DEFAULT_PHOTO_STEM,
     Changes,
+    FileStat,
     Scanner,
     folder_row,
     seeded,
@@ -63,6 +64,7 @@ class Store:
         self._published = threading.Condition()
         self._lock = threading.RLock()
         self._index: ArticleIndex | None = None
+        self._index_returns = 0  # the index's returns to its file already made up for
         self._scanner = Scanner(self.root, self.display)
         self._catalog: Catalog | None = None
         self._walk_problems: list[Problem] = []
@@ -198,6 +200,7 @@ class Store:
             if now is not None:
                 wanted[rel] = now
         catalog.retry_unreadable(wanted, self._scanner.stat_of)
+        self._refill_index(catalog, wanted)
         for rel, st in changes.texts.items():
             if st is None:
                 catalog.forget_text(rel)
@@ -223,6 +226,21 @@ class Store:
             self._publish(update_snapshot(self.snapshot, found, {*changes.texts, *wanted},
                                           list(changes.photos), generation), walk_problems)
         return True
+
+    def _refill_index(self, catalog: Catalog, wanted: dict[str, FileStat]) -> None:
+        """Once the index is back on its file after a time in memory, the files it has
+        no row for are read again (indexed only in memory, or before a fork that lost
+        them), so searches through the file and the next start find them."""
+        index = self._open_index()
+        if index.returns == self._index_returns:
+            return
+        self._index_returns = index.returns
+        known = [rel for rel in catalog.texts if rel not in wanted]
+        rows = index.articles(known)
+        for rel in known:
+            row, st = rows.get(rel), self._scanner.stat_of(rel)
+            if st is not None and (row is None or (row.size, row.mtime) != st):
+                wanted[rel] = st
 
     def _publish(self, snapshot: Snapshot, walk_problems: list[Problem]) -> None:
         if walk_problems != self._walk_problems or snapshot.generation == 1:

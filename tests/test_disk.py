@@ -8,7 +8,9 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from urllib.parse import quote
 
+import feedparser
 import pytest
 
 from feeds import index as index_module
@@ -208,3 +210,28 @@ def test_an_index_in_memory_is_written_to_its_file_at_a_stop_when_it_can(
     index.rmdir()
     store.stop()
     assert _count(index, "articles") == _count(index, "search_docs") == 4
+
+
+def test_rows_lost_with_a_memory_index_at_a_fork_are_read_again_once_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gunicorn --preload: the master indexed the store in memory and that went with the
+    close before the fork. Back on the file, the process reads again what the file lacks,
+    so searches through the file (and the next start) find every article."""
+    monkeypatch.setattr(index_module, "_RETRY_FIRST", 0.0)
+    root = tmp_path / "store"
+    for n in range(12):
+        write_article(root, f"a{n:02d}", title=f"Заголовок номер {n}")
+    cache = tmp_path / "cache"
+    index = index_file_for(cache, root)
+    index.mkdir(parents=True)
+    app = make_app(root, cache)
+    store = app.extensions["feeds"].store
+    store._before_fork()  # what a fork does to this process's index: closed, opened again
+    store._after_fork_in_parent()
+    assert store.index_where == "memory"
+    index.rmdir()
+    store.refresh()  # back on the file: nothing of the memory's to carry over
+    store.refresh()  # so the articles the file lacks are read again
+    assert _count(index, "articles") == _count(index, "search_docs") == 12
+    assert len(feedparser.parse(app.test_client().get(
+        "/feeds/all.rss?q=" + quote("заголовок")).data).entries) == 12
