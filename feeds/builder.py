@@ -14,13 +14,14 @@ import os
 from array import array
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, neg
 
-from .model import Entry, Photo, Problem, assign_slugs
+from .model import Entry, Photo, Problem, assign_slugs, default_slug
 from .scan import PHOTO_EXTENSIONS
 from .snapshot import Snapshot
 
 _PHOTO_RANK = {ext: rank for rank, ext in enumerate(PHOTO_EXTENSIONS)}
+_timestamp = attrgetter("timestamp")
 _TEXT_EXTENSIONS = sorted({"".join(c.upper() if n >> i & 1 else c for i, c in enumerate(".txt"))
                            for n in range(16)})  # .txt, .TXT, .Txt, ...
 
@@ -66,13 +67,30 @@ def _published(found: Found, rel: str, entry: Entry, slug: str,
                                 fatal=False) for p in bad)
     if entry.slug == slug and entry.photo == photo:
         return entry
-    return Entry(entry.id, entry.path, entry.rubric, slug, entry.published, entry.title,
-                 entry.size, entry.mtime_ns, photo, entry.timestamp)
+    return entry._replace(slug=slug, photo=photo)
 
 
 def _sorted_keys(entries: Sequence[Entry]) -> array[float]:
     """The bisect keys of entries (-published): packed doubles, 8 bytes each."""
-    return array("d", [-e.timestamp for e in entries])
+    return array("d", map(neg, map(_timestamp, entries)))
+
+
+def _publish_all(found: Found, chosen: dict[str, Entry], slugs: Mapping[str, str],
+                 problems: list[Problem]) -> None:
+    """Give the chosen entries (by id) their rubric's slug and their photo, in place.
+
+    Entries come with their rubric's usual slug and no photo, so only those with a
+    photo, and those of a rubric whose slug had to differ, are looked at.
+    """
+    renamed = {name for name, slug in slugs.items() if slug != default_slug(name)}
+    touched = {e.id: e for e in chosen.values() if e.rubric in renamed} if renamed else {}
+    for stem in found.photos:
+        entry = chosen.get(os.path.basename(stem))
+        if entry is not None and entry.path[:-4] == stem:
+            touched[entry.id] = entry
+    for article_id, entry in touched.items():
+        chosen[article_id] = _published(found, entry.path, entry, slugs[entry.rubric],
+                                        problems)
 
 
 def build_snapshot(found: Found, generation: int) -> Snapshot:
@@ -94,18 +112,18 @@ def build_snapshot(found: Found, generation: int) -> Snapshot:
     for article_id, used in paths.items():
         problems.extend(_duplicate_problems(found, article_id, sorted(used)))
     slugs = assign_slugs({entry.rubric for entry in chosen.values()})
-    entries = [_published(found, entry.path, entry, slugs[entry.rubric], problems)
-               for entry in chosen.values()]
+    _publish_all(found, chosen, slugs, problems)
+    entries = list(chosen.values())
     # Newest first, the same minute by id (Entry.sort_key), in two C-speed passes.
     entries.sort(key=attrgetter("id"))
-    entries.sort(key=attrgetter("timestamp"), reverse=True)
+    entries.sort(key=_timestamp, reverse=True)
     by_slug: dict[str, list[Entry]] = {}
     for entry in entries:
         by_slug.setdefault(entry.slug, []).append(entry)
     problems.sort(key=_problem_order)
     return _snapshot(found, generation, tuple(entries),
                      {slug: tuple(items) for slug, items in by_slug.items()},
-                     {e.id: e for e in entries}, {slug: name for name, slug in slugs.items()},
+                     chosen, {slug: name for name, slug in slugs.items()},
                      tuple(problems), frozenset(paths))
 
 

@@ -14,17 +14,14 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .images import ImageError, sniff_photo
 from .index import ArticleIndex, ArticleRow, PhotoRow
-from .model import Article, Entry, Photo, Problem, default_slug
-from .parse import MINSK
-from .scan import UNREADABLE, FileStat
+from .model import Article, Entry, FileStat, Photo, Problem, default_slug
+from .scan import UNREADABLE
 from .search import document
 
 log = logging.getLogger("feeds.store")
@@ -33,19 +30,6 @@ PACKAGED_DEFAULT_PHOTO = Path(__file__).parent / "static" / "default.jpg"
 _SHARED_PARSE_THRESHOLD = 64  # above this many files to parse, workers take turns
 _PROGRESS_EVERY = 5000
 _SAVE_EVERY = 2000
-
-try:  # the C zone database: the same offsets as MINSK, without Python code per call
-    _FAST_MINSK: ZoneInfo | None = ZoneInfo("Europe/Minsk")
-except ZoneInfoNotFoundError:  # pragma: no cover - tzdata is a dependency
-    _FAST_MINSK = None
-
-
-def minsk_time(timestamp: float) -> datetime:
-    """An aware Minsk datetime carrying MINSK, as parsing makes them, a few times faster."""
-    if _FAST_MINSK is None:
-        return datetime.fromtimestamp(timestamp, MINSK)
-    return datetime.fromtimestamp(timestamp, _FAST_MINSK).replace(tzinfo=MINSK)
-
 
 @functools.cache
 def packaged_default() -> Photo:
@@ -80,8 +64,8 @@ def entry_of(row: ArticleRow, display: Callable[[str], str]) -> Entry | Problem:
         return Problem(display(row.path), row.reason, row.line)
     assert row.id is not None and row.rubric is not None and row.published is not None
     rubric = sys.intern(row.rubric)
-    return Entry(row.id, row.path, rubric, _slug(rubric), minsk_time(row.published),
-                 row.title or "", row.size, row.mtime, None, row.published)
+    return Entry(row.id, row.path, rubric, _slug(rubric), row.published, row.title or "",
+                 FileStat(row.size, row.mtime))
 
 
 @functools.lru_cache(maxsize=256)
@@ -124,9 +108,22 @@ class Catalog:
         elif self.warnings:
             self.warnings.pop(rel, None)
 
-    def load(self, rows: Iterable[ArticleRow]) -> None:
-        """Take every row of the index, as a first start does, noting rejected files' stats."""
-        for row in rows:
+    def load(self) -> None:
+        """Take every row of the index, as a first start does, noting rejected files' stats.
+
+        A start makes an entry of every article at once: those of files published as
+        they are (nearly all) are made in one tight loop over plain tuples.
+        """
+        texts = self.texts
+        named: dict[str, tuple[str, str]] = {}  # rubric -> (the one copy kept, its slug)
+        for path, size, mtime, article_id, rubric, published, title in (
+                self.index.published_rows()):
+            kept = named.get(rubric)
+            if kept is None:
+                kept = named[rubric] = (sys.intern(rubric), _slug(rubric))
+            texts[path] = Entry(article_id, path, *kept, published, title,
+                                FileStat(size, mtime))
+        for row in self.index.other_rows():
             self.take(row)
             if row.reason is not None:
                 self._rejected[row.path] = FileStat(row.size, row.mtime)
@@ -135,7 +132,7 @@ class Catalog:
         """A text file's path and the stat its result was made from, if there is one."""
         result = self.texts.get(rel)
         if isinstance(result, Entry):
-            return result.path, FileStat(result.size, result.mtime_ns)
+            return result.path, result.stat
         st = self._rejected.get(rel)
         return None if st is None else (rel, st)
 

@@ -49,6 +49,8 @@ _BATCH_TABLES = (
     " USING fts5vocab(temp, search_batch, row)",
 )
 
+# Rows of files published as they are: no reason, no warning, a UTF-8 name (db_key).
+_AS_IT_IS = "reason IS NULL AND warning IS NULL AND substr(path, 1, 1) != '/'"
 # Only these mean the file itself is bad; a full disk, a read-only folder or an I/O
 # error says nothing about the file, which is then left alone.
 _DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
@@ -263,9 +265,18 @@ class ArticleIndex:
                 self.db = self._open()
             return action()
 
-    def each_article(self) -> Iterator[ArticleRow]:
-        """Every row, one at a time: a first start holds no list of them all."""
-        cursor = self._guard(lambda: self.db.execute("SELECT * FROM articles"))
+    def published_rows(self) -> Iterator[tuple[str, int, int, str, str, float, str]]:
+        """(path, size, mtime, id, rubric, published, title) of every file published as
+        it is: most rows, which a start turns into entries, read as plain tuples one at
+        a time (no list of them all is held)."""
+        return self._guard(lambda: self.db.execute(
+            f"SELECT path, size, mtime, id, rubric, published, coalesce(title, '')"
+            f" FROM articles WHERE {_AS_IT_IS}"))
+
+    def other_rows(self) -> Iterator[ArticleRow]:
+        """Every other row: rejected files, files read with a warning, names not UTF-8."""
+        cursor = self._guard(lambda: self.db.execute(
+            f"SELECT * FROM articles WHERE NOT ({_AS_IT_IS})"))
         for row in map(ArticleRow._make, cursor):
             yield row._replace(path=from_db_key(row.path)) if row.path.startswith("/") else row
 

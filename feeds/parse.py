@@ -7,11 +7,11 @@ The layout is described in README.md, "The store" (see the seed in ``tests/fixtu
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 
 from dateutil import tz
 
-from .model import Article
+from .model import MINSK, Article
 
 __all__ = [
     "MINSK",
@@ -21,11 +21,6 @@ __all__ = [
     "parse_article",
     "parse_published",
 ]
-
-_minsk = tz.gettz("Europe/Minsk")
-if _minsk is None:  # without the zone every published time would be a guess
-    raise RuntimeError("time zone Europe/Minsk not found: install tzdata")
-MINSK: tzinfo = _minsk
 
 CP1251_WARNING = "not valid UTF-8, read as Windows-1251"
 

@@ -24,10 +24,9 @@ import stat
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from .index import FolderRow, PhotoRow
-from .model import Problem
+from .model import FileStat, Problem
 from .names import name_problem
 
 PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")  # in order of preference
@@ -52,13 +51,6 @@ _FILE_KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character devi
 def not_regular(mode: int) -> str:
     kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
     return f"{UNREADABLE}: it is {kind}, not a regular file"
-
-
-class FileStat(NamedTuple):
-    """Size and mtime: a tuple, so comparing many of them stays in C."""
-
-    size: int
-    mtime_ns: int
 
 
 @dataclass(slots=True)

@@ -124,13 +124,14 @@ class Store:
                 held = self._settling.hold(changes, self._doorbell.finished())
                 changed = (self._apply(changes, held) if loaded is None
                            else self._load(loaded, changes))
+                if first:
+                    # The first index is long-lived: keep the garbage collector from
+                    # walking it again and again, which on a large store shows in request
+                    # latency (and, frozen before the collector is back, not even once).
+                    gc.freeze()
             self._mark_ready()
             self._text_count = count
             self.guard.published(count, started_wall, time.monotonic() - started)
-            if first:
-                # The first index is long-lived: keep the garbage collector from walking
-                # it again and again, which on a large store shows in request latency.
-                gc.freeze()
             return changed
 
     def refresh_settled(self, max_wait: float = _SETTLE_WAIT) -> None:
@@ -167,7 +168,7 @@ class Store:
         """Every row of the index, and the saved listings whose folder mtimes allow."""
         index = self._open_index()
         catalog = Catalog(index, self._reader.read, self.display, self.absolute)
-        catalog.load(index.each_article())
+        catalog.load()
         self._cached_photos = index.all_photos()
         self._scanner.seed(seeded(index.all_folders(), catalog.known, self._cached_photos))
         catalog.loaded()
@@ -178,8 +179,8 @@ class Store:
         cached_photos, self._cached_photos = self._cached_photos, {}
         for rel, st in self._scanner.photos():
             catalog.update_photo(rel, st, cached_photos.get(rel))
-        listed = {rel for rel, _ in self._scanner.texts()}
-        left = [rel for rel in catalog.texts if rel not in listed]  # deleted while stopped
+        listed = set().union(*(folder.texts for folder in self._scanner.folders.values()))
+        left = sorted(catalog.texts.keys() - listed)  # deleted while stopped
         for rel in left:
             catalog.forget_text(rel)
         catalog.update_texts({rel: st for rel, st in changes.texts.items() if st is not None})

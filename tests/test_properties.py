@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from feeds.flavours import render_dzen, render_yandex
-from feeds.model import Article, Entry, Photo
+from feeds.model import Article, Entry, FileStat, Photo
 from feeds.parse import MINSK, ParseError, parse_article
 from feeds.render import FeedMeta, Item, render_atom, render_json, render_rss
 from tests.storekit import article_text
@@ -22,8 +22,8 @@ line = text.map(lambda s: s.replace("\n", " ").replace("\r", " "))
 
 def item_for(article: Article) -> Item:
     photo = Photo("/p.jpg", 10, "image/jpeg", 1, 1)
-    entry = Entry(article.id, "p.txt", article.rubric, "x", article.published, article.title,
-                  1, 0, photo)
+    entry = Entry(article.id, "p.txt", article.rubric, "x", article.published.timestamp(),
+                  article.title, FileStat(1, 0), photo)
     return Item(article, entry, "https://e.org/a", "tag:e.org,2025:a", photo,
                 "https://e.org/p.jpg", True)
 

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from lxml import etree
 
-from feeds.model import Article, Entry, Photo
+from feeds.model import Article, Entry, FileStat, Photo
 from feeds.parse import MINSK
 from feeds.render import FeedMeta, Item, render_atom, render_json, render_rss
 from tests.appkit import BASE
@@ -128,8 +128,8 @@ def test_feedparser_reads_every_format(client: FlaskClient, fmt: str) -> None:
 
 def _item(article: Article) -> Item:
     photo = Photo("/x.jpg", 1234, "image/jpeg", 800, 533)
-    entry = Entry(article.id, "x.txt", article.rubric, "society", article.published,
-                  article.title, 10, 0, photo)
+    entry = Entry(article.id, "x.txt", article.rubric, "society",
+                  article.published.timestamp(), article.title, FileStat(10, 0), photo)
     return Item(article, entry, "https://example.org/a", "tag:x,2025:a", photo,
                 "https://example.org/a.jpg", True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,35 @@ def test_a_restart_reuses_the_index_instead_of_parsing(tmp_path: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8").replace("Один", "Ёлка"), encoding="utf-8")
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert open_store(root, cache).snapshot.by_id["a"].title == "Один"
+
+
+def test_a_restart_publishes_from_the_index_what_parsing_did(tmp_path: Path) -> None:
+    """A start turns the index rows into entries in bulk; every kind of row must come
+    out as the first start, which parsed the files, published it."""
+    root, cache = tmp_path / "store", tmp_path / "cache"
+    write_article(root, "s1", rubric="Спорт", published="2 марта 2025, 10:00")
+    write_article(root, "s2", rubric="Sport")  # the same usual slug as Спорт's: it differs
+    write_article(root, "f1", rubric="Feeds", folder="2025")  # a reserved slug
+    write_article(root, "p1", photo=image_bytes("PNG"), photo_ext="png", folder="2025")
+    write_article(root, "p2", photo=b"<html>not an image</html>")
+    write(root, "cp.txt", article_text("Экономика", "5 мая 2025, 08:00", "Курс",
+                                       ["Курс не изменился."]).encode("cp1251"))
+    write(root, "bad.txt", "no date line here\n")
+    write_article(root, "dup", folder="a")
+    write_article(root, "dup", title="Второй", folder="b")
+    hour_ago = time.time() - 3600  # settled folders: the second start trusts their listings
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, (hour_ago, hour_ago))
+    first = open_store(root, cache).snapshot
+    again = open_store(root, cache).snapshot
+    assert again.entries == first.entries and len(first.entries) == 7
+    assert again.by_slug == first.by_slug and again.rubrics == first.rubrics
+    assert dict(again.by_id) == dict(first.by_id)
+    assert again.problems == first.problems and len(first.problems) == 5
+    assert (first.by_id["s1"].slug, first.by_id["s2"].slug) == ("sport", "sport-2")
+    assert first.by_id["f1"].slug == "feeds-2"
+    assert again.by_id["p1"].photo == first.by_id["p1"].photo is not None
+    assert again.by_id["s1"].published == first.by_id["s1"].published
 
 
 @pytest.mark.parametrize("damage", [b"", b"garbage" * 100, b"SQLite format 3\x00" + b"\xff" * 200])

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from feeds import urls
-from feeds.model import Entry
+from feeds.model import Entry, FileStat
 from feeds.parse import MINSK
 from tests.appkit import BASE
 
@@ -45,7 +45,8 @@ def test_every_feed_of_a_rubric_formats_then_flavours() -> None:
 
 def test_article_links_follow_the_template_when_set() -> None:
     entry = Entry(id="001 x", path="001 x.txt", rubric="Спорт", slug="sport",
-                  published=datetime(2025, 3, 1, tzinfo=MINSK), title="t", size=1, mtime_ns=0)
+                  timestamp=datetime(2025, 3, 1, tzinfo=MINSK).timestamp(), title="t",
+                  stat=FileStat(1, 0))
     assert urls.Urls("https://x.test").article(entry) == "https://x.test/articles/001%20x.html"
     templated = urls.Urls("https://x.test", "https://agency.test/{slug}/view/{id}/")
     assert templated.article(entry) == "https://agency.test/sport/view/001%20x/"
