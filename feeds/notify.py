@@ -6,10 +6,12 @@ moment a file is renamed in, closed after writing or deleted, instead of at the
 next poll. It also tells how a file arrived: a file renamed into place and not
 written since is finished, so it need not wait out the settle time (settle.py).
 
-Only the folders the scanner treats as hot are watched (a few dozen), so the
-watch count does not grow with the archive. Where inotify is missing or refuses
-(another system, no instances or watches left), the doorbell stays silent and
-the poll alone keeps the store fresh.
+Every folder is watched, the hot ones first and then the newest, up to
+_MAX_FOLDERS per process (one watch per day folder: 3,800 at 100,000 articles);
+the kernel then also names the folder of an in-place edit of an old article,
+which the poll alone finds only on its slow round. Where inotify is missing or
+refuses (another system, no instances or watches left), the doorbell watches
+what it could, warns once, and the poll keeps the rest fresh.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ try:  # Linux only; elsewhere the scan thread polls
 except (ImportError, OSError):  # pragma: no cover - not Linux
     INotify = None  # type: ignore[assignment,misc]
 
-_MAX_FOLDERS = 256  # watches per process
+_MAX_FOLDERS = 4096  # watches per process (about 1 KB of kernel memory each)
 _MAX_MARKS = 4096  # files remembered as renamed in
 _MARK_LIFETIME = 120.0  # seconds a renamed-in mark is kept if no scan takes it
 _MIN_GAP = 0.02  # seconds between two scans woken by events: a burst makes one scan
@@ -56,6 +58,7 @@ class Doorbell:
         self._folders: dict[str, int] = {}  # rel folder -> watch descriptor
         self._by_wd: dict[int, str] = {}
         self._marks: dict[str, float] = {}  # renamed in, not written since: monotonic time
+        self._touched: set[str] = set()  # folders with events since take_touched()
         self._rang = False  # an event worth a scan arrived since the last wait
         self._last_wake = 0.0
         self._warned = False
@@ -87,6 +90,7 @@ class Doorbell:
             self._folders.clear()
             self._by_wd.clear()
             self._marks.clear()
+            self._touched.clear()
 
     def forget_after_fork(self) -> None:
         """In a forked child: drop the parent's descriptors without touching its watches."""
@@ -96,7 +100,7 @@ class Doorbell:
             if fd >= 0:
                 os.close(fd)
         self._inotify, self._wake_r, self._wake_w = None, -1, -1
-        self._folders, self._by_wd, self._marks = {}, {}, {}
+        self._folders, self._by_wd, self._marks, self._touched = {}, {}, {}, set()
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
@@ -108,13 +112,15 @@ class Doorbell:
 
     # -- what is watched --------------------------------------------------------
 
-    def watch(self, folders: Iterable[str]) -> None:
-        """Watch exactly these folders (relative to the root; "" is the root)."""
+    def watch(self, folders: Iterable[str] | None) -> None:
+        """Watch exactly these folders (relative to the root; "" is the root), as many
+        as the kernel allows, in this order; None: the same as before."""
         with self._lock:
-            if self._inotify is None:
+            if self._inotify is None or folders is None:
                 return
             wanted = list(dict.fromkeys(folders))[:_MAX_FOLDERS]
-            for rel in set(self._folders) - set(wanted):
+            wanted_set = set(wanted)
+            for rel in set(self._folders) - wanted_set:
                 wd = self._folders.pop(rel)
                 self._by_wd.pop(wd, None)
                 with contextlib.suppress(OSError):  # a folder gone took its watch along
@@ -126,8 +132,10 @@ class Doorbell:
                     wd = self._inotify.add_watch(f"{self.root}/{rel}" if rel else self.root,
                                                  _MASK)
                 except OSError as error:
-                    if error.errno in (errno.ENOSPC, errno.EMFILE, errno.ENFILE):  # no watches left
-                        self._refused("cannot watch more folders", error)
+                    if error.errno in (errno.ENOSPC, errno.EMFILE, errno.ENFILE):
+                        self._refused(f"cannot watch more than {len(self._folders)} folders",
+                                      error)
+                        break  # no watches left: the older folders are polled
                     continue
                 self._folders[rel] = wd
                 self._by_wd[wd] = rel
@@ -167,6 +175,13 @@ class Doorbell:
             with contextlib.suppress(OSError):
                 os.write(self._wake_w, b"x")
 
+    def take_touched(self) -> set[str]:
+        """Folders where something happened since the last call: call before stat-ing."""
+        self._drain()
+        with self._lock:
+            touched, self._touched = self._touched, set()
+            return touched
+
     def finished(self) -> set[str]:
         """Files renamed into place and not written since: call after stat-ing them.
 
@@ -188,8 +203,9 @@ class Doorbell:
                 return
             now = time.monotonic()
             for event in events:
-                if event.mask & _in.Q_OVERFLOW:
-                    self._marks.clear()  # unknown what happened: everything settles
+                if event.mask & _in.Q_OVERFLOW:  # events lost: every watched folder again
+                    self._marks.clear()
+                    self._touched.update(self._folders)
                     self._rang = True
                     continue
                 rel_dir = self._by_wd.get(event.wd)
@@ -202,6 +218,7 @@ class Doorbell:
                 if not name or name.startswith("."):
                     continue  # a temporary file being written: its rename counts
                 rel = f"{rel_dir}/{name}" if rel_dir else name
+                self._touched.add(rel_dir)
                 if event.mask & _FINISHED:
                     self._marks[rel] = now
                 elif event.mask & (_WRITTEN | _GONE):

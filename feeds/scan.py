@@ -232,10 +232,17 @@ class Scanner:
 
     # -- walks ----------------------------------------------------------------
 
-    def scan(self) -> Changes:
-        """Bring the tree up to date; the walk's depth depends on the cadence above."""
+    def scan(self, touched: Collection[str] = ()) -> Changes:
+        """Bring the tree up to date; the walk's depth depends on the cadence above.
+
+        touched: folders the kernel said changed (notify.py): listed again at once,
+        which also catches an in-place edit of an old article there.
+        """
         changes = Changes()
         started = time.monotonic()
+        for rel_dir in touched:
+            if rel_dir in self.folders:
+                self._visit(rel_dir, changes, None, relist=True)
         if not self.rolling:
             self._walk(changes, relist=True)
             self._pick_recent()
@@ -366,6 +373,13 @@ class Scanner:
                     rel_dir = rel_dir.rpartition("/")[0]
             self._hot = sorted(hot)
         return self._hot + sorted(self._unsettled.difference(self._hot))
+
+    def watch_order(self) -> list[str]:
+        """Every folder, the hot ones first, then the newest first: the doorbell
+        watches as many as it may, in this order."""
+        hot = self.hot_folders()
+        rest = set(self.folders).difference(hot)
+        return hot + sorted(rest, key=lambda rel: self.folders[rel].mtime_ns, reverse=True)
 
     def _pick_recent(self) -> None:
         """After a full scan: remember the files modified last."""

@@ -71,8 +71,9 @@ class Store:
         self._cached_photos: dict[str, PhotoRow] = {}  # while loading
         self._scan_listeners: list[Callable[[Snapshot], None]] = []
         self._doorbell = Doorbell(self.root)
+        self._folders_moved = True  # folders came or went since the doorbell was told
         self._watcher = Watcher(self._scan_once, self._pause, self._doorbell,
-                                lambda: self._scanner.hot_folders())
+                                self._folders_to_watch)
         self._ready = threading.Event()
         self._ready_by = 0.0  # ready then at the latest, files still being written or not
         self._reader = ArticleReader(self.display, self.absolute, self.leads_inside,
@@ -111,7 +112,9 @@ class Store:
             saved = self._scanner.checkpoint()
             with _collector_paused(first):
                 loaded = self._seed() if first else None
-                changes = self._scanner.scan()
+                changes = self._scanner.scan(self._doorbell.take_touched())
+                if first or changes.listed or changes.dropped:
+                    self._folders_moved = True
                 self._walk_seconds = self._scanner.took
                 count = self._scanner.text_count()
                 if not self.guard.judge(self.root, count, self._text_count,
@@ -297,6 +300,14 @@ class Store:
         for listener in self._scan_listeners:
             listener(self.snapshot)
 
+    def _folders_to_watch(self) -> list[str] | None:
+        """Every folder, hot ones first (scan.py), when they changed since last asked."""
+        with self._lock:
+            if not self._folders_moved:
+                return None
+            self._folders_moved = False
+            return self._scanner.watch_order()
+
     def _pause(self) -> float:
         """A slow scan (a huge store) is not repeated back to back; parsing, as on a first
         start, does not count: it is not repeated. A file about to settle is looked at
@@ -341,6 +352,7 @@ class Store:
         if self._index is not None:
             self._index.reopen()
         self.guard.close()  # the parent keeps speaking for the store; a child asks again
+        self._folders_moved = True
         self._watcher.after_fork_in_child()
 
 

@@ -16,12 +16,13 @@ class Watcher:
     """Calls scan() again and again, pausing pause() seconds between; can be stopped.
 
     The doorbell (notify.py) cuts a pause short when a watched folder changes;
-    after each scan it is pointed at folders(), the folders worth watching.
+    after each scan it is pointed at folders(), the folders worth watching (None
+    when they are the same as before).
     """
 
     def __init__(self, scan: Callable[[], None], pause: Callable[[], float],
                  doorbell: Doorbell | None = None,
-                 folders: Callable[[], Iterable[str]] = tuple) -> None:
+                 folders: Callable[[], Iterable[str] | None] = tuple) -> None:
         self.scan = scan
         self.pause = pause
         self.doorbell = doorbell

@@ -120,8 +120,8 @@ def test_a_fifo_and_a_vanishing_file_never_block_and_are_named(
     scanner = store._scanner
     scan = scanner.scan
 
-    def scan_then_delete():  # type: ignore[no-untyped-def]
-        found = scan()
+    def scan_then_delete(touched=()):  # type: ignore[no-untyped-def]
+        found = scan(touched)
         gone.unlink(missing_ok=True)  # deleted between listing and reading
         return found
 

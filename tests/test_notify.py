@@ -6,6 +6,9 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
+from feeds import scan
 from feeds.index import index_file_for
 from feeds.notify import Doorbell
 from feeds.store import Store
@@ -89,3 +92,33 @@ def test_a_stopped_store_lets_go_of_its_doorbell(tmp_path: Path) -> None:
         assert store.wait_ready(10)
         store.stop()
     assert len(os.listdir("/proc/self/fd")) <= before + 1
+
+
+def test_an_in_place_edit_of_an_old_article_shows_without_waiting_for_its_round(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Few enough hot folders and recent files that the old article is in neither,
+    # as in a large archive; the slow round of re-stats is switched off.
+    monkeypatch.setattr(scan, "_HOT_FOLDERS", 1)
+    monkeypatch.setattr(scan, "_RECENT_FILES", 1)
+    root = tmp_path / "store"
+    old = write_article(root, "old", folder="2020/01/01", title="Первая версия")
+    write_article(root, "older", folder="2019/01/01")
+    write_article(root, "new", folder="2025/03/03")
+    for path in root.rglob("*"):
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    store = Store(root, index_file_for(tmp_path / "cache", root), refresh_interval=30.0,
+                  settle_time=0.2)
+    store.refresh()
+    store._scanner.rolling, store._scanner.roll_share = True, 0.0
+    store.ensure_watching()
+    try:
+        time.sleep(0.3)
+        old.write_text(article_text("Общество", "3 марта 2020, 10:00", "Исправленная версия",
+                                    ["Первый абзац новости."]), encoding="utf-8")
+        deadline = time.monotonic() + 5
+        while (store.snapshot.by_id["old"].title != "Исправленная версия"
+               and time.monotonic() < deadline):
+            time.sleep(0.02)
+        assert store.snapshot.by_id["old"].title == "Исправленная версия"
+    finally:
+        store.stop()
