@@ -46,6 +46,7 @@ class Rendered:
     etag: str = ""
     manifest: tuple[tuple[str, str], ...] = ()  # (entry id, entry digest), for delta feeds
     _gzip: bytes | None = field(default=None, repr=False)
+    _source: Rendered | None = field(default=None, repr=False)  # whose gzip this shares
 
     def __post_init__(self) -> None:
         if not self.etag:
@@ -60,20 +61,21 @@ class Rendered:
 
     @property
     def gzipped(self) -> bytes:
-        """Compressed once per version, then reused for every request."""
+        """Compressed once per version, when first asked, then reused for every request."""
         if self._gzip is None:
-            self._gzip = compress(self.body)
+            self._gzip = self._source.gzipped if self._source is not None else compress(self.body)
         return self._gzip
 
     def with_last_modified(self, moment: datetime) -> Rendered:
         """The same bytes and ETags under another Last-Modified; gzip is shared."""
         return Rendered(self.body, self.media_type, moment, self.max_age, self.etag,
-                        self.manifest, self.gzipped)
+                        self.manifest, self._gzip, self._source or self)
 
     @property
     def size(self) -> int:
-        """Bytes held in memory, for the cache's budget."""
-        return len(self.body) + (len(self._gzip) if self._gzip is not None else 0)
+        """Bytes held in memory, for the cache's budget: a gzip body not made yet is
+        counted as large as the body, which it never exceeds for our documents."""
+        return len(self.body) + (len(self._gzip) if self._gzip is not None else len(self.body))
 
     @property
     def cache_control(self) -> str:

@@ -86,14 +86,16 @@ class RenderCache:
     def clear(self) -> None:
         self._documents.clear()
 
-    def get(self, key: tuple, build: Callable[[], Rendered]) -> Rendered:
-        """Return the cached version for key, building it on a miss (outside the lock)."""
+    def get(self, key: tuple, build: Callable[[], Rendered], compress: bool = True) -> Rendered:
+        """Return the cached version for key, building it on a miss (outside the lock);
+        compress False: gzip is made when a client first asks for it."""
         found = self._documents.get(key)
         if found is not None:
             return found
         started = time.perf_counter()
         rendered = build()
-        rendered.gzipped  # noqa: B018 - made now, so the budget counts both bodies
+        if compress:
+            rendered.gzipped  # noqa: B018 - made now, before any request waits for it
         observe_render(str(key[0]), time.perf_counter() - started)
         self._documents.put(key, rendered)
         return rendered
@@ -139,9 +141,9 @@ class Publisher:
 
     # -- caching ------------------------------------------------------------------
 
-    def cached(self, key: tuple, build: Callable[[], Rendered]) -> Rendered:
+    def cached(self, key: tuple, build: Callable[[], Rendered], compress: bool = True) -> Rendered:
         """Return the cached version for key, building it on a miss."""
-        return self._cache.get(key, build)
+        return self._cache.get(key, build, compress)
 
     # -- items ----------------------------------------------------------------------
 
@@ -218,8 +220,10 @@ class Publisher:
         entries = self.select(snapshot, request, now)
         key = ("feed", request, base, tuple(entries), pages, snapshot.rubrics.get(slug or ""),
                snapshot.default_photo)
+        # A search is seldom asked twice: its gzip body is made only if a client wants it.
         rendered = self.cached(key, lambda: self._remember(
-            (request, base), self._subscription(snapshot, request, base, entries, pages)))
+            (request, base), self._subscription(snapshot, request, base, entries, pages)),
+            compress=not request.filtered)
         # Folder mtimes also count, so a deleted article moves Last-Modified on.
         return self._not_before(rendered, last_modified((), snapshot.changed_ns))
 
