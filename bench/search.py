@@ -6,8 +6,9 @@ on the same store. For each of the two, under gunicorn with two workers:
 
 * cold start (empty index, so ours also builds its full-text table), in seconds;
 * random one- to three-word queries from the store's own words on
-  /feeds/all.rss?q= (50 entries rendered) and ours also on /search?q=, paced at
-  20 requests/s, each distinct so no cache answers: p50 and p99 in ms;
+  /feeds/all.rss?q= (50 entries rendered; once without and once with
+  Accept-Encoding: gzip) and ours also on /search?q=, paced at 20 requests/s,
+  each distinct so no cache answers: p50 and p99 in ms;
 * plain polls of /feeds/all.rss with wrk (2 threads, 16 connections) alone, then
   while a hostile client (wrk, 4 connections) sends distinct queries: long,
   prefix-heavy, phrases, exclusions, rare and common words; once as fast as the
@@ -114,12 +115,13 @@ def wrk_script(paths: list[str], into: Path) -> Path:
     return script
 
 
-def timed_queries(port: int, paths: list[str]) -> tuple[float, float, int]:
+def timed_queries(port: int, paths: list[str],
+                  headers: dict[str, str] | None = None) -> tuple[float, float, int]:
     """p50 and p99 in ms over paths, paced; and how many did not answer 200."""
     times, failed = [], 0
     for path in paths:
         started = time.perf_counter()
-        reply = get(port, path)
+        reply = get(port, path, headers)
         took = time.perf_counter() - started
         times.append(took * 1000)
         failed += reply.status != 200
@@ -173,6 +175,11 @@ def measure(name: str, chdir: Path, env: dict[str, str], wrk: str, args: argpars
         p50, p99, failed = timed_queries(server.port, feed_paths)
         results["feed_p50"], results["feed_p99"] = p50, p99
         print(f"[{name}] /feeds/all.rss?q= random 1-3 words, {len(feed_paths)} distinct:"
+              f" p50 {p50:.1f} ms, p99 {p99:.1f} ms, not 200: {failed}")
+        packed_paths = [f"/feeds/all.rss?q={quote(q)}" for q in queries[2 * count : 3 * count]]
+        p50, p99, failed = timed_queries(server.port, packed_paths, {"Accept-Encoding": "gzip"})
+        results["gzip_p50"], results["gzip_p99"] = p50, p99
+        print(f"[{name}] the same with Accept-Encoding: gzip, {len(packed_paths)} distinct:"
               f" p50 {p50:.1f} ms, p99 {p99:.1f} ms, not 200: {failed}")
         if ours:
             page_paths = [f"/search?q={quote(q)}" for q in queries[count : 2 * count]]
@@ -240,6 +247,8 @@ def main() -> None:
           f" (target <= 20 ms) {verdict(new['feed_p50'] <= 20)}")
     print(f"  ?q= p99 {new['feed_p99']:.1f} ms against {old['feed_p99']:.1f} ms"
           f" (target <= 100 ms) {verdict(new['feed_p99'] <= 100)}")
+    print(f"  ?q= asking for gzip: p50 {new['gzip_p50']:.1f} ms against {old['gzip_p50']:.1f} ms,"
+          f" p99 {new['gzip_p99']:.1f} ms against {old['gzip_p99']:.1f} ms")
     print(f"  /search p50 {new['page_p50']:.1f} ms, p99 {new['page_p99']:.1f} ms")
     for kind in ("flood", "crawler"):
         print(f"  polls kept under hostile queries ({kind}): {new[kind]:.2f} against"
