@@ -77,7 +77,7 @@ class Store:
         self._ready = threading.Event()
         self._ready_by = 0.0  # ready then at the latest, files still being written or not
         self._reader = ArticleReader(self.display, self.absolute, self.leads_inside,
-                                     max_article_bytes)
+                                     max_article_bytes, self.root)
         _STORES.add(self)
 
     # -- paths ---------------------------------------------------------------
