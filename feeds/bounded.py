@@ -20,12 +20,17 @@ ENTRY_OVERHEAD = 200  # dict slot, tuple and object headers of one entry, roughl
 
 
 def key_bytes(key: object) -> int:
-    """A cheap estimate of what a cache key holds: strings by length, the rest by count."""
+    """A cheap estimate of what a cache key holds: strings by length, the rest by count.
+
+    Named tuples (the store's entries and stats) are the store's own objects, which
+    a key only refers to: 8 bytes each, not their fields again (and a feed's key,
+    holding fifty entries, is counted without walking some 500 fields).
+    """
     if isinstance(key, str | bytes):
         return len(key)
-    if isinstance(key, tuple):
+    if type(key) is tuple:
         return 8 * len(key) + sum(key_bytes(part) for part in key
-                                  if isinstance(part, str | bytes | tuple))
+                                  if isinstance(part, str | bytes) or type(part) is tuple)
     return 8
 
 
