@@ -28,6 +28,7 @@ WSGIApp = Callable[..., Iterable[bytes]]
 
 _UNUSUAL = frozenset(("HTTP_A_IM", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE",
                       "HTTP_IF_RANGE"))
+_MICRO_CACHE = "HTTP_X_MICRO_CACHE"
 _MAX_ENTRIES = 1024
 _MAX_BYTES = 16 << 20
 
@@ -48,6 +49,17 @@ class Answer:
         headers = sum(len(k) + len(v) + 64 for k, v in (*self.ok_headers,
                                                          *self.not_modified_headers))
         return len(self.body) + headers + key_bytes(key) + ENTRY_OVERHEAD
+
+
+def _until_this_second(start_response: StartResponse) -> StartResponse:
+    """For nginx's micro-cache (deploy/nginx/proxy.conf asks with X-Micro-Cache): keep
+    this answer until the current second ends. nginx counts lifetimes in whole seconds
+    from the second it stores in, so its own shortest, 1 s, keeps an answer up to 2 s;
+    `X-Accel-Expires: @<time>` names the end instead. nginx never passes it on."""
+    def with_expiry(status: str, headers: list[tuple[str, str]], *rest: object) -> object:
+        return start_response(status, [*headers, ("X-Accel-Expires", f"@{int(time.time())}")],
+                              *rest)
+    return with_expiry
 
 
 def simple_gzip(accept_encoding: str) -> bool | None:
@@ -114,6 +126,8 @@ class FastLane:
                 and _UNUSUAL.isdisjoint(environ))
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        if _MICRO_CACHE in environ:
+            start_response = _until_this_second(start_response)
         if self.plain(environ):
             gzip = simple_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
             answer = None if gzip is None else self.answers.get(self._key(environ, gzip))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -74,3 +76,18 @@ def test_queries_and_delta_requests_bypass_the_lane(app: Flask, client: FlaskCli
     client.get("/feeds/all.rss", headers={"A-IM": "feed"})
     client.get("/feeds/all.rss", headers={"Accept-Encoding": "gzip;q=0.5"})
     assert lane.answers == {}
+
+
+@pytest.mark.parametrize("path", ["/feeds/all.rss", "/", "/feeds/nothing.rss"])
+def test_the_micro_cache_is_told_to_keep_answers_to_the_end_of_this_second(
+        app: Flask, client: FlaskClient, path: str) -> None:
+    lane = app.extensions["feeds"].fastlane
+    for _ in range(2):  # through Flask, then (for a feed) from the fast lane
+        before = int(time.time())
+        asked = client.get(path, headers={"X-Micro-Cache": "1"})
+        assert before <= int(asked.headers["X-Accel-Expires"].lstrip("@")) <= int(time.time())
+        assert "X-Accel-Expires" not in client.get(path).headers  # nobody else gets it
+        revalidated = client.get(path, headers={"X-Micro-Cache": "1",
+                                                "If-None-Match": asked.headers.get("ETag", "")})
+        assert revalidated.headers["X-Accel-Expires"].startswith("@")
+    assert path != "/feeds/all.rss" or lane.answers
