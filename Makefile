@@ -30,7 +30,7 @@ lint: $(STAMP)
 golden: $(STAMP)
 	$(BIN)/python -m pytest -q tests/test_render.py --update-golden
 
-bench: $(STAMP)
+bench: $(STAMP) nginx
 	$(BIN)/python bench/poll.py
 
 bench-scale: $(STAMP)

@@ -1,4 +1,5 @@
-"""Shared pieces of the benchmarks: stores, gunicorn processes, HTTP on 127.0.0.1."""
+"""Shared pieces of the benchmarks: stores, gunicorn and granian processes, nginx, wrk,
+HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,8 @@ def get(port: int, path: str, headers: dict[str, str] | None = None,
 
 @dataclass
 class Gunicorn:
+    """A server process (gunicorn, or granian) on 127.0.0.1:port."""
+
     port: int
     process: subprocess.Popen[bytes]
 
@@ -85,10 +89,32 @@ def gunicorn(app: str, env: dict[str, str], workers: int = 2, chdir: Path = ROOT
     # A tree of its own (an older commit) brings its own settings file.
     config = chdir / "gunicorn.conf.py"
     config = config if config.exists() else ROOT / "gunicorn.conf.py"
+    command = [PYTHON, "-m", "gunicorn", "-c", str(config), "-w", str(workers),
+               "-b", f"127.0.0.1:{port}", "--timeout", "120", "--chdir", str(chdir), *extra,
+               app]
+    with serving(command, port, env, wait_path, timeout, log) as server:
+        yield server
+
+
+@contextmanager
+def granian(env: dict[str, str], workers: int = 2, wait_path: str | None = "/feeds/all.rss",
+            timeout: float = 120, log: Path | None = None) -> Iterator[Gunicorn]:
+    """granian with the README's command line (the one the tests run), app:app."""
+    from tests.serverkit import server_command
+
+    port = free_port()
+    command = [*server_command("granian", port, workers), "app:app"]
+    with serving(command, port, env, wait_path, timeout, log) as server:
+        yield server
+
+
+@contextmanager
+def serving(command: list[str], port: int, env: dict[str, str], wait_path: str | None,
+            timeout: float, log: Path | None) -> Iterator[Gunicorn]:
+    """Start command (a server on port), wait for wait_path, stop its process group."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "-c", str(config), "-w", str(workers),
-         "-b", f"127.0.0.1:{port}", "--timeout", "120", "--chdir", str(chdir), *extra, app],
+        command,
         env={**os.environ, **env, "FEEDS_BASE_URL": env.get("FEEDS_BASE_URL",
                                                              f"http://127.0.0.1:{port}")},
         cwd=ROOT, start_new_session=True, stdout=out, stderr=out)
@@ -119,7 +145,7 @@ def wait_until_ok(port: int, path: str, timeout: float,
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if process is not None and process.poll() is not None:
-            raise RuntimeError("gunicorn exited")
+            raise RuntimeError("the server exited")
         try:
             if get(port, path, timeout=5).status == 200:
                 return time.monotonic() - started
@@ -149,6 +175,7 @@ class Load:
     p50_ms: float
     p99_ms: float
     non_2xx: int
+    timeouts: int = 0  # requests wrk gave up on (--timeout)
 
 
 def _ms(value: str) -> float:
@@ -160,20 +187,61 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def wrk_load(wrk: str, url: str, seconds: int = 10,
-             headers: dict[str, str] | None = None) -> Load:
-    """Run wrk (2 threads, 16 connections) and read requests/s, p50, p99."""
-    command = [wrk, "-t2", "-c16", f"-d{seconds}s", "--latency", url]
+def wrk_load(wrk: str, url: str, seconds: float = 10,
+             headers: dict[str, str] | None = None, timeout: float | None = None) -> Load:
+    """Run wrk (2 threads, 16 connections) and read requests/s, p50, p99.
+
+    A run in which nothing was answered gives 0 requests/s and NaN latencies.
+    """
+    command = [wrk, "-t2", "-c16", f"-d{seconds}s", "--latency"]
+    if timeout is not None:
+        command += ["--timeout", f"{timeout:g}s"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
+    command.append(url)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if "Requests/sec" not in output or "50%" not in output:
         raise RuntimeError(f"wrk said:\n{output}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    if re.search(r"^\s+0 requests in", output, re.M):
+        p50 = p99 = float("nan")
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    return Load(rps, p50, p99, int(non_2xx.group(1)) if non_2xx else 0)
+    timeouts = re.search(r"Socket errors:.*timeout (\d+)", output)
+    return Load(rps, p50, p99, int(non_2xx.group(1)) if non_2xx else 0,
+                int(timeouts.group(1)) if timeouts else 0)
+
+
+def spread(values: Sequence[float], digits: int = 2) -> str:
+    """Median and range of several trials."""
+    return (f"median {statistics.median(values):.{digits}f} (min {min(values):.{digits}f},"
+            f" max {max(values):.{digits}f}, n={len(values)})")
+
+
+@contextmanager
+def nginx_fixed_file(body: bytes, work: Path, name: str = "all.rss") -> Iterator[int]:
+    """Debian's nginx (one worker) serving body as one fixed file: the baseline."""
+    from tests.nginxkit import running_nginx
+
+    folder = work / "fixed"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(body)
+    port = free_port()
+    site = f"server {{ listen 127.0.0.1:{port}; root {folder}; }}\n"
+    with running_nginx(site, work / "nginx-fixed", port):
+        yield port
+
+
+@contextmanager
+def nginx_proxy(upstream: int, work: Path) -> Iterator[int]:
+    """Debian's nginx (one worker) with deploy/nginx/proxy.conf in front of upstream."""
+    from tests.nginxkit import running_nginx, site_config
+
+    port = free_port()
+    site = site_config("proxy.conf", port, upstream_port=upstream, cache=work / "nginx-cache")
+    with running_nginx(site, work / "nginx-proxy", port):
+        yield port
 
 
 def verdict(ok: bool) -> str:

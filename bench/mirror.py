@@ -33,6 +33,9 @@ from _common import (
     get,
     gunicorn,
     make_store,
+    nginx_fixed_file,
+    nginx_proxy,
+    spread,
     verdict,
     wrk_load,
 )
@@ -43,11 +46,6 @@ from tests.storekit import date_line, image_bytes, write_article
 
 BASE = "https://feeds.example"
 FEED = "/feeds/all.rss"
-
-
-def spread(values: list[float]) -> str:
-    return (f"median {statistics.median(values):.2f} (min {min(values):.2f},"
-            f" max {max(values):.2f}, n={len(values)})")
 
 
 def build(env: dict[str, str], out: Path) -> tuple[float, str]:
@@ -217,17 +215,12 @@ def main() -> None:
 
 def serve_through_nginx(args: argparse.Namespace, wrk: str, work: Path, out: Path,
                         upstream: int, store: Path, added: list[str]) -> None:
-    fixed = work / "fixed"
-    fixed.mkdir()
-    shutil.copy(out / "feeds" / "all.rss", fixed / "all.rss")
-    ports = [free_port() for _ in range(3)]
-    fixed_site = f"server {{ listen 127.0.0.1:{ports[0]}; root {fixed}; }}\n"
-    mirror_site = site_config("mirror.conf", ports[1], root=out)
-    proxy_site = site_config("proxy.conf", ports[2], upstream_port=upstream,
-                             cache=work / "nginx-cache")
-    with running_nginx(fixed_site, work / "nginx-fixed", ports[0]), \
-            running_nginx(mirror_site, work / "nginx-mirror", ports[1]), \
-            running_nginx(proxy_site, work / "nginx-proxy", ports[2]):
+    mirror = free_port()
+    with nginx_fixed_file((out / "feeds" / "all.rss").read_bytes(), work) as fixed, \
+            running_nginx(site_config("mirror.conf", mirror, root=out), work / "nginx-mirror",
+                          mirror), \
+            nginx_proxy(upstream, work) as proxy:
+        ports = [fixed, mirror, proxy]
         for port in ports[1:]:
             assert get(port, FEED).status == 200
         rates: dict[str, list[float]] = {"fixed": [], "mirror": [], "proxy": []}

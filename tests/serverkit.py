@@ -71,6 +71,23 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+@contextmanager
+def half_sent(port: int, count: int) -> Iterator[list[socket.socket]]:
+    """count connections that send the start of a request and then wait, as a slowloris
+    does; closed on leaving."""
+    held: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+            connection.sendall(b"GET /feeds/all.rss HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: ")
+            held.append(connection)
+        time.sleep(0.3)  # let the server pick them up (a sync worker then reads and waits)
+        yield held
+    finally:
+        for connection in held:
+            connection.close()
+
+
 # The README's granian command line, less the address and worker count.
 GRANIAN_OPTIONS = ("--interface wsgi --http 1 --no-ws --blocking-threads 2"
                    " --http1-header-read-timeout 10000 --workers-kill-timeout 20"

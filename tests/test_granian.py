@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serverkit import GRANIAN_OPTIONS, Server, running_server
+from tests.serverkit import GRANIAN_OPTIONS, Server, half_sent, running_server
 from tests.storekit import tiny_store, write_article
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,12 +65,7 @@ def test_a_new_article_reaches_every_worker(granian: tuple[Server, Path]) -> Non
 def test_half_sent_requests_do_not_hold_the_workers(granian: tuple[Server, Path]) -> None:
     """Clients that send half a request and wait: the others are still answered at once."""
     srv, _ = granian
-    stalled = []
-    try:
-        for _ in range(32):  # many more than workers x threads
-            sock = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
-            sock.sendall(b"GET /feeds/all.rss HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: ")
-            stalled.append(sock)
+    with half_sent(srv.port, 32) as stalled:  # many more than workers x threads
         slow = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
         slow.sendall(b"POST /feeds/all.rss HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
         stalled.append(slow)
@@ -79,6 +74,3 @@ def test_half_sent_requests_do_not_hold_the_workers(granian: tuple[Server, Path]
         for _ in range(10):
             assert srv.get("/feeds/all.rss").status == 200
         assert time.monotonic() - started < 2
-    finally:
-        for sock in stalled:
-            sock.close()

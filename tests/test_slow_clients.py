@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from tests.nginxkit import free_port, running_nginx, site_config
-from tests.serverkit import ROOT, fetch, running_server
+from tests.serverkit import ROOT, fetch, half_sent, running_server
 from tests.storekit import tiny_store
-
-
-def half_sent(port: int, count: int) -> list[socket.socket]:
-    """Connections that send the start of a request and then wait, as a slowloris does."""
-    held = []
-    for _ in range(count):
-        connection = socket.create_connection(("127.0.0.1", port))
-        connection.sendall(b"GET /feeds/all.rss HTTP/1.1\r\nHost: x\r\n")
-        held.append(connection)
-    return held
 
 
 def test_the_supplied_gunicorn_config_refuses_an_address_clients_reach(tmp_path: Path) -> None:
@@ -39,8 +28,7 @@ def test_the_supplied_gunicorn_config_refuses_an_address_clients_reach(tmp_path:
 def test_half_sent_requests_hold_no_worker_behind_the_supplied_nginx(tmp_path: Path) -> None:
     store = tiny_store(tmp_path / "store")
     with running_server(store, tmp_path / "cache", workers=1) as server:
-        held = half_sent(server.port, 1)  # straight to gunicorn: its one worker is held
-        try:
+        with half_sent(server.port, 1):  # straight to gunicorn: its one worker is held
             started = time.monotonic()
             connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=1.5)
             try:
@@ -51,18 +39,10 @@ def test_half_sent_requests_hold_no_worker_behind_the_supplied_nginx(tmp_path: P
             finally:
                 connection.close()
             assert blocked == 0 and time.monotonic() - started >= 1.4
-        finally:
-            for connection in held:
-                connection.close()
         port = free_port()
         site = site_config("proxy.conf", port, upstream_port=server.port,
                            cache=tmp_path / "nginx-cache")
-        with running_nginx(site, tmp_path / "nginx", port):
-            held = half_sent(port, 16)
-            try:
-                started = time.monotonic()
-                assert fetch(port, "/feeds/sport.atom").status == 200
-                assert time.monotonic() - started < 5.0  # held, it would wait 60 s
-            finally:
-                for connection in held:
-                    connection.close()
+        with running_nginx(site, tmp_path / "nginx", port), half_sent(port, 16):
+            started = time.monotonic()
+            assert fetch(port, "/feeds/sport.atom").status == 200
+            assert time.monotonic() - started < 5.0  # held, it would wait 60 s
