@@ -161,8 +161,11 @@ class Doorbell:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
+            poller = select.poll()  # not select(): descriptors past 1024 are fine
             try:
-                ready, _, _ = select.select([inotify.fileno(), wake], [], [], left)
+                poller.register(inotify.fileno(), select.POLLIN)
+                poller.register(wake, select.POLLIN)
+                ready = [fd for fd, _ in poller.poll(left * 1000)]
             except (OSError, ValueError):
                 return  # closed under us: the watcher is stopping
             if wake in ready:
