@@ -16,6 +16,9 @@ into a temporary folder), under gunicorn with two sync workers:
   younger than the settle time (1 s by default) are held back on purpose.
 
 At the end of each size, a table puts the figures of both trees side by side.
+Each tree's bytecode is compiled once after unpacking, as a deployed tree has it.
+`--quick` measures starts and memory only; `--cache DIR` keeps each commit's index
+between runs (the cold start is then not measured).
 
 Figures of both trees are measured in the same run, one after the other.
 """
@@ -32,7 +35,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from _common import ROOT, Gunicorn, get, gunicorn, make_store, verdict, wait_until_ok
+from _common import PYTHON, ROOT, Gunicorn, get, gunicorn, make_store, verdict, wait_until_ok
 
 FEED = "/feeds/all.rss"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -46,10 +49,14 @@ def article(title: str) -> str:
 
 
 def unpack(ref: str, into: Path) -> Path:
-    """The tree of a commit, as plain files (no git metadata, nothing shared)."""
+    """The tree of a commit, as plain files (no git metadata, nothing shared), with its
+    bytecode compiled as a deployed tree has it: else, where the environment forbids
+    writing it, every worker compiles every module again at every start."""
     into.mkdir(parents=True)
     archive = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(into)], check=True,
+                   stdout=subprocess.DEVNULL)
     return into
 
 
@@ -181,6 +188,9 @@ def running(code: Path, env: dict[str, str], extra: tuple[str, ...], args: argpa
         for n in range(20):  # a little ordinary traffic first
             get(server.port, f"/feeds/all/archive/{1 + n * 7}.rss")
         time.sleep(3)
+        if args.quick:
+            say_memory(server, mode, say)
+            return
         if not fresh_only:
             shares = idle_cpu(server, args.idle)
             for pid, share in shares.items():
@@ -198,14 +208,17 @@ def running(code: Path, env: dict[str, str], extra: tuple[str, ...], args: argpa
             f" {len(every)} trials (target <= 1 s, <= 2 s)"
             f" {verdict(median <= 1 and worst <= 2)}", f"{mode}: freshness, every worker",
             f"{median:.2f} s / max {worst:.2f} s")
-        if fresh_only:
-            return
-        sizes = [memory(pid) for pid in server.worker_pids()]
-        for rss, pss in sizes:
-            say(f"memory, a worker: RSS {rss:.0f} MB, PSS {pss:.0f} MB (target <= 150 MB)"
-                f" {verdict(pss <= 150 and rss <= 150)}", "", "")
-        say("", f"{mode}: RSS / PSS per worker",
-            ", ".join(f"{rss:.0f} / {pss:.0f} MB" for rss, pss in sizes))
+        if not fresh_only:
+            say_memory(server, mode, say)
+
+
+def say_memory(server: Gunicorn, mode: str, say: Callable[[str, str, str], None]) -> None:
+    sizes = [memory(pid) for pid in server.worker_pids()]
+    for rss, pss in sizes:
+        say(f"memory, a worker: RSS {rss:.0f} MB, PSS {pss:.0f} MB (target <= 150 MB)"
+            f" {verdict(pss <= 150 and rss <= 150)}", "", "")
+    say("", f"{mode}: RSS / PSS per worker",
+        ", ".join(f"{rss:.0f} / {pss:.0f} MB" for rss, pss in sizes))
 
 
 Table = dict[str, dict[str, str]]  # figure -> tree -> value
@@ -220,9 +233,12 @@ def measure(label: str, code: Path, store: Path, cache: Path, args: argparse.Nam
             table.setdefault(figure, {})[label] = value
 
     env = {"FEEDS_CONTENT_DIR": str(store), "FEEDS_CACHE_DIR": str(cache)}
-    cold = start_time(code, env, (), args.cold_timeout)
-    shown = f"{cold:.1f} s" if cold else "no answer"
-    say(f"cold start, empty index: {shown}", "cold start (empty index)", shown)
+    if any(cache.glob("index-*.sqlite3")):  # kept by --cache from an earlier run
+        say("cold start: not measured, the index of an earlier run is kept", "", "")
+    else:
+        cold = start_time(code, env, (), args.cold_timeout)
+        shown = f"{cold:.1f} s" if cold else "no answer"
+        say(f"cold start, empty index: {shown}", "cold start (empty index)", shown)
     warm = [start_time(code, env, (), 120) for _ in range(args.starts)]
     times = [w for w in warm if w is not None]
     if times:
@@ -235,6 +251,8 @@ def measure(label: str, code: Path, store: Path, cache: Path, args: argparse.Nam
     say(f"warm start with --preload: {shown}", "warm start, --preload", shown)
     for extra in ((), ("--preload",)):
         running(code, env, extra, args, store, say)
+    if args.quick:
+        return
     if "FEEDS_SETTLE_TIME" in (code / "feeds" / "config.py").read_text(encoding="utf-8"):
         # Files younger than the settle time (1 s by default) wait: the store's own
         # cost shows without it.
@@ -264,6 +282,10 @@ def main() -> None:
     parser.add_argument("--preload-timeout", type=float, default=30.0)
     parser.add_argument("--stores", type=Path, default=ROOT / "bench" / "stores")
     parser.add_argument("--only", choices=("base", "new"), help="measure one tree only")
+    parser.add_argument("--quick", action="store_true",
+                        help="starts and memory only: no idle CPU, no freshness")
+    parser.add_argument("--cache", type=Path,
+                        help="keep each tree's index here between runs (no cold start then)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -278,8 +300,10 @@ def main() -> None:
             store = make_store(args.stores / f"store-{size}", size)
             print(f"store: {size} articles; gunicorn -w 2 (sync)", flush=True)
             table: Table = {}
-            for n, (label, code) in enumerate(trees):
-                measure(label, code, store, work / f"cache-{size}-{n}", args, table)
+            for label, code in trees:
+                commit = label.split()[-1]
+                cache = (args.cache or work) / f"cache-{size}-{commit}"
+                measure(label, code, store, cache, args, table)
             print_table(size, table, [label for label, _ in trees])
 
 
