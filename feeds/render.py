@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import partial
+from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache, partial
 from html import escape
 
 from feedgen.feed import FeedEntry, FeedGenerator
@@ -68,11 +68,22 @@ class FeedMeta:
 
 
 def feed_time(moment: datetime) -> datetime:
-    """Keep the Minsk offset unless it has seconds (pre-1924), which no feed format allows."""
+    """Keep the Minsk offset unless it has seconds (pre-1924), which no feed format allows.
+
+    The offset is fixed on the result: feedgen asks a date for it several times, and
+    a zone read from the tz database answers in Python each time.
+    """
     offset = moment.utcoffset()
-    if offset is not None and offset % timedelta(minutes=1):
+    if offset is None:
+        return moment
+    if offset % timedelta(minutes=1):
         return moment.astimezone(UTC)
-    return moment
+    return moment.replace(tzinfo=_fixed_zone(offset))
+
+
+@lru_cache(maxsize=64)
+def _fixed_zone(offset: timedelta) -> timezone:
+    return timezone(offset)
 
 
 def iso_time(moment: datetime) -> str:
