@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import bisect
 import os
-from array import array
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter, neg
+from operator import attrgetter
 
 from .model import Entry, Photo, Problem, assign_slugs, default_slug
 from .scan import PHOTO_EXTENSIONS
@@ -67,12 +66,8 @@ def _published(found: Found, rel: str, entry: Entry, slug: str,
                                 fatal=False) for p in bad)
     if entry.slug == slug and entry.photo == photo:
         return entry
-    return entry._replace(slug=slug, photo=photo)
-
-
-def _sorted_keys(entries: Sequence[Entry]) -> array[float]:
-    """The bisect keys of entries (-published): packed doubles, 8 bytes each."""
-    return array("d", map(neg, map(_timestamp, entries)))
+    return Entry(entry.id, entry.path, entry.rubric, slug, entry.timestamp, entry.title,
+                 entry.stat, photo)
 
 
 def _publish_all(found: Found, chosen: dict[str, Entry], slugs: Mapping[str, str],
@@ -85,7 +80,7 @@ def _publish_all(found: Found, chosen: dict[str, Entry], slugs: Mapping[str, str
     renamed = {name for name, slug in slugs.items() if slug != default_slug(name)}
     touched = {e.id: e for e in chosen.values() if e.rubric in renamed} if renamed else {}
     for stem in found.photos:
-        entry = chosen.get(os.path.basename(stem))
+        entry = chosen.get(stem.rpartition("/")[2])
         if entry is not None and entry.path[:-4] == stem:
             touched[entry.id] = entry
     for article_id, entry in touched.items():
@@ -143,11 +138,9 @@ def _snapshot(found: Found, generation: int, entries: tuple[Entry, ...],
               by_slug: dict[str, tuple[Entry, ...]], by_id: dict[str, Entry],
               rubrics: Mapping[str, str], problems: tuple[Problem, ...],
               duplicates: frozenset[str]) -> Snapshot:
-    keys: dict[str | None, Sequence[float]] = {None: _sorted_keys(entries)}
-    keys.update((slug, _sorted_keys(items)) for slug, items in by_slug.items())
     return Snapshot(entries=entries, by_slug=by_slug, by_id=by_id, rubrics=rubrics,
                     problems=problems, default_photo=found.default_photo,
-                    changed_ns=found.changed_ns, generation=generation, _keys=keys,
+                    changed_ns=found.changed_ns, generation=generation,
                     duplicates=duplicates)
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .model import Entry, Photo, Problem
+
+
+def _minus_timestamp(entry: Entry) -> float:
+    return -entry.timestamp
 
 
 @dataclass(frozen=True)
@@ -21,30 +25,29 @@ class Snapshot:
     default_photo: Photo | None = None
     changed_ns: int = 0  # newest folder mtime: a deletion shows only there
     generation: int = 0
-    _keys: Mapping[str | None, Sequence[float]] = field(default_factory=dict)  # -published
     duplicates: frozenset[str] = frozenset()  # ids used by more than one file
 
     def _entries_for(self, slug: str | None) -> tuple[Entry, ...]:
         return self.entries if slug is None else self.by_slug.get(slug, ())
 
+    def _embargoed(self, entries: tuple[Entry, ...], now: float) -> int:
+        """How many of entries (newest first) are still to come: a binary search, so a
+        snapshot needs no array of keys, which every build and update would make again."""
+        return bisect.bisect_left(entries, -now, key=_minus_timestamp)
+
     def released(self, slug: str | None, now: float) -> tuple[Entry, ...]:
         """Entries of one rubric (or all, for None) published at or before now (Unix time)."""
         entries = self._entries_for(slug)
-        keys = self._keys.get(slug)
-        if not entries or keys is None:
-            return ()
-        return entries[bisect.bisect_left(keys, -now) :]
+        return entries[self._embargoed(entries, now) :]
 
     def embargoed_count(self, slug: str | None, now: float) -> int:
         """How many entries still wait for their time: part of every cache key."""
-        keys = self._keys.get(slug)
-        return bisect.bisect_left(keys, -now) if keys else 0
+        return self._embargoed(self._entries_for(slug), now)
 
     def next_release(self, now: float) -> float | None:
         """Unix time of the next embargoed article, if any."""
-        keys = self._keys.get(None) or ()
-        cut = bisect.bisect_left(keys, -now)
-        return -keys[cut - 1] if cut else None
+        cut = self._embargoed(self.entries, now)
+        return self.entries[cut - 1].timestamp if cut else None
 
     def has_rubric(self, slug: str, now: float) -> bool:
         """Whether the rubric has a released article: one under embargo only is not shown
