@@ -17,11 +17,13 @@ import contextlib
 import hashlib
 import json
 import mimetypes
+import operator
 import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote
@@ -121,10 +123,19 @@ def code_version() -> str:
 
 
 class Signer:
-    """Entry signatures, reused from plan to plan while the Entry object is the same."""
+    """Signatures reused from plan to plan while the Entry objects are the same.
+
+    A store change replaces only the entries it touches (builder.update_snapshot),
+    so a watching build plans 100,000 articles mostly from these tables: an entry's
+    signature, an article's planned paths, and the digest of each run of entries a
+    listing shows (checked object by object, in C).
+    """
 
     def __init__(self) -> None:
         self._known: dict[str, tuple[Entry, str]] = {}
+        self._articles: dict[str, tuple[Entry, tuple[str, ...], list[tuple[str, Planned]]]] = {}
+        self._runs: dict[tuple[str, str, int], tuple[Sequence[Entry], str, int]] = {}
+        self._plan = 0  # which plan last used a run
 
     def entry(self, entry: Entry) -> str:
         found = self._known.get(entry.id)
@@ -136,14 +147,38 @@ class Signer:
         self._known[entry.id] = (entry, signature)
         return signature
 
-    def entries(self, entries: Iterable[Entry]) -> str:
-        return _digest(*map(self.entry, entries))
+    def entries(self, entries: Sequence[Entry]) -> str:
+        if not entries:
+            return _digest()
+        key = (entries[0].id, entries[-1].id, len(entries))
+        found = self._runs.get(key)
+        if found is not None and all(map(operator.is_, found[0], entries)):
+            self._runs[key] = (found[0], found[1], self._plan)
+            return found[1]
+        digest = _digest(*map(self.entry, entries))
+        self._runs[key] = (entries, digest, self._plan)
+        return digest
+
+    def article(self, entry: Entry, context: tuple[str, ...],
+                make: Callable[[], list[tuple[str, Planned]]]) -> list[tuple[str, Planned]]:
+        """An article's planned paths (page, photo), made again only when it changed."""
+        found = self._articles.get(entry.id)
+        if found is not None and found[0] is entry and found[1] == context:
+            return found[2]
+        planned = make()
+        self._articles[entry.id] = (entry, context, planned)
+        return planned
 
     def forget_except(self, ids: Iterable[str]) -> None:
-        """Drop deleted articles, so the table never outgrows the store."""
+        """Drop deleted articles and runs no listing shows any more: the tables never
+        outgrow the store."""
         keep = set(ids)
-        for article_id in [i for i in self._known if i not in keep]:
-            del self._known[article_id]
+        for table in (self._known, self._articles):
+            for article_id in [i for i in table if i not in keep]:
+                del table[article_id]
+        for key in [k for k, run in self._runs.items() if run[2] != self._plan]:
+            del self._runs[key]
+        self._plan += 1
 
 
 def plan(app: Flask, signer: Signer, now: float) -> dict[str, Planned]:
@@ -229,15 +264,22 @@ class _Planner:
         """Each article's page and photo, then the default photo."""
         rubrics = self.snapshot.rubrics
         for entry in every:
-            self.put(urls.article_path(entry.id), self.signer.entry(entry), rubrics[entry.slug],
-                     "" if entry.photo else self.default, self.rubric_list)
-            if entry.photo is not None:
-                self.planned[urls.photo_path(entry.id, entry.photo.extension)] = Planned(
-                    _photo_signature(entry.photo), entry.photo.path)
+            context = (rubrics[entry.slug], "" if entry.photo else self.default,
+                       self.rubric_list)
+            self.planned.update(self.signer.article(
+                entry, context, partial(self._article, entry, context)))
         photo = self.snapshot.default_photo
         if photo is not None:
             self.planned[urls.photo_path(urls.DEFAULT_PHOTO, photo.extension)] = Planned(
                 _photo_signature(photo), photo.path)
+
+    def _article(self, entry: Entry, context: tuple[str, ...]) -> list[tuple[str, Planned]]:
+        planned = [(urls.article_path(entry.id), Planned(_digest(self.signer.entry(entry),
+                                                                  *context)))]
+        if entry.photo is not None:
+            planned.append((urls.photo_path(entry.id, entry.photo.extension),
+                            Planned(_photo_signature(entry.photo), entry.photo.path)))
+        return planned
 
     def static_files(self, folder: Path) -> None:
         for file in sorted(folder.iterdir()):

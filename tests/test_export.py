@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from feeds.export import CHANGES, MANIFEST, STATE_DIR, file_for
+from feeds.export import CHANGES, MANIFEST, STATE_DIR, Signer, file_for, plan
 from tests.appkit import BASE, make_app
 from tests.storekit import image_bytes, tiny_store, write, write_article
 
@@ -242,3 +242,25 @@ def test_a_watching_run_may_leave_the_long_tail_for_later(tmp_path: Path) -> Non
     assert {name for name in rest.changed if "page/" in name and not name.endswith(".gz")} == {
         "page/1/index.html", "sport/page/1/index.html"}  # their newer link: /page/2/
     assert_matches_server(app, out)
+
+
+def test_a_reused_signer_plans_exactly_what_a_fresh_one_does(tmp_path: Path,
+                                                              store_dir: Path) -> None:
+    """The watching build's tables (Signer) never keep a stale signature."""
+    app = make_app(store_dir, tmp_path / "cache")
+    store = app.extensions["feeds"].store
+    reused = Signer()
+    now = time.time()
+    assert plan(app, reused, now) == plan(app, Signer(), now)
+    steps = [lambda: write_article(store_dir, "001_sport", "Спорт", "3 марта 2025, 08:00",
+                                   "Исправленный заголовок"),
+             lambda: write_article(store_dir, "005_new", "Спорт", "5 марта 2025, 08:00", "Ещё",
+                                   photo=image_bytes("JPEG", (20, 20))),
+             lambda: (store_dir / "001_sport.txt").unlink()]
+    for step in steps:
+        before = plan(app, reused, now)
+        step()
+        store.refresh()
+        after = plan(app, reused, now)
+        assert after == plan(app, Signer(), now)
+        assert after != before
