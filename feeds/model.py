@@ -92,8 +92,9 @@ class FileStat(NamedTuple):
 class Entry(NamedTuple):
     """An article's row in the store index: metadata only, the body stays on disk.
 
-    A start makes one for every article at once, so: a named tuple (made in C, no
-    __init__ in Python); the publish time kept as Unix time, which sorting and
+    A start makes one for every article at once, so: a named tuple (one call that
+    fills a tuple, not a frozen dataclass's __init__ setting each field through
+    object.__setattr__); the publish time kept as Unix time, which sorting and
     embargoes compare, and the datetime made only when asked for (the few entries
     a page shows); the file's stat the very object the scanner keeps for it.
     """
