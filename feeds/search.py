@@ -45,10 +45,10 @@ log = logging.getLogger("feeds.search")
 
 MAX_QUERY_LENGTH = 200  # characters of ?q= or ?exclude=
 MAX_TERMS = 12  # words and phrases in one search, exclusions included
-# A search may not run longer than this; a query that would is answered 503.
+# A search may not run longer than this; a query that would is answered 429.
 _TIME_BUDGET = 0.5
 # Searching requests may take this many worker-seconds per second, all workers together,
-# with bursts of up to _BURST seconds: beyond it a search is answered 503 at once.
+# with bursts of up to _BURST seconds: beyond it a search is answered 429 at once.
 _SHARE = 0.5
 _BURST = 2.0
 # A stem standing for more words than this is searched as an FTS5 prefix (see Searcher).

@@ -100,7 +100,7 @@ def search_page() -> ResponseReturnValue:
 
 class SearchGate:
     """WSGI in front of the app: a request with ?q= or ?exclude= draws on the search
-    budget, and once it is spent gets its 503 here, for about what a poll costs."""
+    budget, and once it is spent gets its 429 here, for about what a poll costs."""
 
     _BUSY = b"Too many searches at once; retry shortly.\n"
 
@@ -121,7 +121,7 @@ class SearchGate:
         try:
             self.budget.admit()
         except SearchBusy:
-            start_response("503 SERVICE UNAVAILABLE", [
+            start_response("429 TOO MANY REQUESTS", [
                 ("Content-Type", "text/plain; charset=utf-8"),
                 ("Content-Length", str(len(self._BUSY))), ("Retry-After", "2"),
                 ("Cache-Control", "no-store")])

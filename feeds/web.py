@@ -107,7 +107,9 @@ def _invalid_query(exc: InvalidQuery) -> Response:
 
 
 def _search_busy(exc: SearchBusy) -> Response:
-    response = Response("Too many searches at once; retry shortly.\n", 503,
+    # 429, not 503: the service is well; searches alone wait for their share, and an
+    # operator's alerts on 5xx stay quiet during a crawler's flood.
+    response = Response("Too many searches at once; retry shortly.\n", 429,
                         mimetype="text/plain")
     response.headers["Retry-After"] = "2"
     return response

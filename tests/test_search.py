@@ -237,12 +237,12 @@ def test_search_budget_is_shared_through_its_file(tmp_path: Path) -> None:
         two.admit()  # refilled 0.025 s of 2 s owed
 
 
-def test_spent_budget_is_503_for_searches_only(app: Flask) -> None:
+def test_spent_budget_is_429_for_searches_only(app: Flask) -> None:
     app.extensions["search_budget"].charge(1000.0)
     client = app.test_client()
     for url in ("/feeds/all.rss?q=минск", "/search?q=минск", "/feeds/all.rss?exclude=елка"):
         response = client.get(url)
-        assert response.status_code == 503
+        assert response.status_code == 429
         assert response.headers["Retry-After"] == "2"
     assert client.get("/feeds/all.rss").status_code == 200
     assert client.get("/feeds/all.rss?limit=3").status_code == 200
