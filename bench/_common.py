@@ -155,8 +155,8 @@ def wait_until_ok(port: int, path: str, timeout: float,
     raise RuntimeError(f"{path} did not answer 200 within {timeout} s")
 
 
-def ensure_wrk() -> str | None:
-    """Debian's wrk, installed if missing; None when it cannot be had."""
+def ensure_wrk() -> str:
+    """Debian's wrk, installed if missing; the benchmark stops when it cannot be had."""
     found = shutil.which("wrk")
     if found:
         return found
@@ -166,7 +166,10 @@ def ensure_wrk() -> str | None:
                        check=False)
         if shutil.which("wrk"):
             break
-    return shutil.which("wrk")
+    found = shutil.which("wrk")
+    if found is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    return found
 
 
 @dataclass

@@ -223,8 +223,6 @@ def main() -> None:
     parser.add_argument("--stores", type=Path, default=ROOT / "bench" / "stores")
     args = parser.parse_args()
     wrk = ensure_wrk()
-    if wrk is None:
-        raise SystemExit("wrk is needed (apt-get install wrk)")
     store = make_store(args.stores / f"store-{args.articles}", args.articles)
     common, rare = vocabulary(store)
     rng = random.Random(11)

@@ -62,7 +62,6 @@ class Doorbell:
         self._rang = False  # an event worth a scan arrived since the last wait
         self._last_wake = 0.0
         self._warned = False
-        self._pid = os.getpid()
 
     @property
     def listening(self) -> bool:
@@ -102,7 +101,6 @@ class Doorbell:
         self._inotify, self._wake_r, self._wake_w = None, -1, -1
         self._folders, self._by_wd, self._marks, self._touched = {}, {}, {}, set()
         self._lock = threading.Lock()
-        self._pid = os.getpid()
 
     def _refused(self, what: str, error: OSError) -> None:
         if not self._warned:

@@ -21,8 +21,7 @@ class Watcher:
     """
 
     def __init__(self, scan: Callable[[], None], pause: Callable[[], float],
-                 doorbell: Doorbell | None = None,
-                 folders: Callable[[], Iterable[str] | None] = tuple) -> None:
+                 doorbell: Doorbell, folders: Callable[[], Iterable[str] | None]) -> None:
         self.scan = scan
         self.pause = pause
         self.doorbell = doorbell
@@ -39,8 +38,7 @@ class Watcher:
                 return
             self._stop.clear()
             self._pid = os.getpid()
-            if self.doorbell is not None:
-                self.doorbell.open()
+            self.doorbell.open()
             self._thread = threading.Thread(target=self._run, name="feeds-store", daemon=True)
             self._thread.start()
 
@@ -49,12 +47,11 @@ class Watcher:
         while not self._stop.is_set():
             try:
                 self.scan()
-                if doorbell is not None:
-                    doorbell.watch(self.folders())
+                doorbell.watch(self.folders())
             except Exception:  # the scan must survive anything the disk does
                 log.exception("store scan failed")
             pause = max(self.pause(), 0.01)
-            if doorbell is not None and doorbell.listening:
+            if doorbell.listening:
                 doorbell.wait(pause)
             else:
                 self._stop.wait(pause)
@@ -66,11 +63,10 @@ class Watcher:
     def stop(self) -> None:
         self._stop.set()
         thread = self._thread
-        if self.doorbell is not None:
-            self.doorbell.ring()
+        self.doorbell.ring()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=10)
-        if self.doorbell is not None and (thread is None or not thread.is_alive()):
+        if thread is None or not thread.is_alive():
             self.doorbell.close()
 
     def after_fork_in_child(self) -> None:
@@ -79,7 +75,6 @@ class Watcher:
         self._thread = None
         self._stop = threading.Event()
         self._starting = threading.Lock()
-        if self.doorbell is not None:
-            self.doorbell.forget_after_fork()
+        self.doorbell.forget_after_fork()
         if was_running:
             self.start()
