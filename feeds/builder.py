@@ -41,6 +41,9 @@ class Found:
 
 def best_photo(candidates: Mapping[str, Photo | Problem]) -> tuple[Photo | None, list[Problem]]:
     """The usable photo of one stem (in the order of PHOTO_EXTENSIONS), and the bad ones."""
+    if len(candidates) == 1:  # nearly always: a build looks at every photo
+        (only,) = candidates.values()
+        return (only, []) if isinstance(only, Photo) else (None, [only])
     best: Photo | None = None
     rank = len(PHOTO_EXTENSIONS)
     bad: list[Problem] = []
@@ -66,8 +69,7 @@ def _published(found: Found, rel: str, entry: Entry, slug: str,
                                 fatal=False) for p in bad)
     if entry.slug == slug and entry.photo == photo:
         return entry
-    return Entry(entry.id, entry.path, entry.rubric, slug, entry.timestamp, entry.title,
-                 entry.stat, photo)
+    return Entry(entry.id, entry.path, entry.rubric, slug, entry.timestamp, entry.stat, photo)
 
 
 def _publish_all(found: Found, chosen: dict[str, Entry], slugs: Mapping[str, str],
@@ -91,19 +93,14 @@ def _publish_all(found: Found, chosen: dict[str, Entry], slugs: Mapping[str, str
 def build_snapshot(found: Found, generation: int) -> Snapshot:
     """Every entry in order, by rubric and by id, and every problem: from scratch."""
     problems = [*found.walk_problems, *found.passing, *found.warnings.values()]
-    chosen: dict[str, Entry] = {}  # by id: the file of the first path
+    rejected = [result for result in found.texts.values() if isinstance(result, Problem)]
+    problems += rejected
+    # By id; comprehensions first, as nearly always no id is used twice.
+    chosen = {result.id: result for result in found.texts.values()
+              if isinstance(result, Entry)}
     paths: dict[str, list[str]] = {}  # ids used by more than one file
-    for rel, result in found.texts.items():
-        if isinstance(result, Problem):
-            problems.append(result)
-            continue
-        other = chosen.get(result.id)
-        if other is None:
-            chosen[result.id] = result
-            continue
-        paths.setdefault(result.id, [other.path]).append(rel)
-        if rel < other.path:
-            chosen[result.id] = result
+    if len(chosen) + len(rejected) != len(found.texts):
+        chosen, paths = _first_paths(found)
     for article_id, used in paths.items():
         problems.extend(_duplicate_problems(found, article_id, sorted(used)))
     slugs = assign_slugs({entry.rubric for entry in chosen.values()})
@@ -120,6 +117,23 @@ def build_snapshot(found: Found, generation: int) -> Snapshot:
                      {slug: tuple(items) for slug, items in by_slug.items()},
                      chosen, {slug: name for name, slug in slugs.items()},
                      tuple(problems), frozenset(paths))
+
+
+def _first_paths(found: Found) -> tuple[dict[str, Entry], dict[str, list[str]]]:
+    """Entries by id where an id is used by more than one file: the first path wins."""
+    chosen: dict[str, Entry] = {}
+    paths: dict[str, list[str]] = {}
+    for rel, result in found.texts.items():
+        if not isinstance(result, Entry):
+            continue
+        other = chosen.get(result.id)
+        if other is None:
+            chosen[result.id] = result
+            continue
+        paths.setdefault(result.id, [other.path]).append(rel)
+        if rel < other.path:
+            chosen[result.id] = result
+    return chosen, paths
 
 
 def _duplicate_problems(found: Found, article_id: str, paths: list[str]) -> list[Problem]:

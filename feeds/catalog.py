@@ -64,12 +64,12 @@ def entry_of(row: ArticleRow, display: Callable[[str], str]) -> Entry | Problem:
         return Problem(display(row.path), row.reason, row.line)
     assert row.id is not None and row.rubric is not None and row.published is not None
     rubric = sys.intern(row.rubric)
-    return Entry(row.id, row.path, rubric, _slug(rubric), row.published, row.title or "",
+    return Entry(row.id, row.path, rubric, slug_of(rubric), row.published,
                  FileStat(row.size, row.mtime))
 
 
 @functools.lru_cache(maxsize=256)
-def _slug(rubric: str) -> str:
+def slug_of(rubric: str) -> str:
     return default_slug(rubric)
 
 
@@ -116,13 +116,11 @@ class Catalog:
         """
         texts = self.texts
         named: dict[str, tuple[str, str]] = {}  # rubric -> (the one copy kept, its slug)
-        for path, size, mtime, article_id, rubric, published, title in (
-                self.index.published_rows()):
+        for path, size, mtime, article_id, rubric, published in self.index.published_rows():
             kept = named.get(rubric)
             if kept is None:
-                kept = named[rubric] = (sys.intern(rubric), _slug(rubric))
-            texts[path] = Entry(article_id, path, *kept, published, title,
-                                FileStat(size, mtime))
+                kept = named[rubric] = (sys.intern(rubric), slug_of(rubric))
+            texts[path] = Entry(article_id, path, *kept, published, FileStat(size, mtime))
         for row in self.index.other_rows():
             self.take(row)
             if row.reason is not None:

@@ -36,7 +36,7 @@ def store_refusal(store: Store, allow_empty: bool = False) -> str | None:
     return None
 
 
-def _check_report(snapshot: Snapshot, now: float) -> list[str]:
+def _check_report(store: Store, snapshot: Snapshot, now: float) -> list[str]:
     """Articles per rubric and the embargo queue, after the problems."""
     lines = ["Articles per rubric:"]
     for slug in sorted(snapshot.by_slug, key=lambda s: snapshot.rubrics[s]):
@@ -46,8 +46,9 @@ def _check_report(snapshot: Snapshot, now: float) -> list[str]:
     queue = snapshot.entries[:snapshot.embargoed_count(None, now)]
     if queue:
         lines.append("Embargoed, by release time (Minsk):")
-        lines += [f"  {e.published.astimezone(MINSK):%Y-%m-%d %H:%M}  {e.id}  {e.title}"
-                  for e in reversed(queue)]
+        soonest = list(reversed(queue))
+        lines += [f"  {e.published.astimezone(MINSK):%Y-%m-%d %H:%M}  {e.id}  {title}"
+                  for e, title in zip(soonest, store.titles(soonest), strict=True)]
     return lines
 
 
@@ -62,7 +63,7 @@ def check_command() -> None:
         click.echo(str(problem))
     refusal = store_refusal(state.store)
     if refusal is None:
-        for line in _check_report(snapshot, time.time()):
+        for line in _check_report(state.store, snapshot, time.time()):
             click.echo(line)
     rejected = len(snapshot.rejected)
     click.echo(f"{len(snapshot.entries)} articles, {len(snapshot.by_slug)} rubrics,"

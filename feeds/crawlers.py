@@ -135,7 +135,9 @@ def sitemap_news() -> ResponseReturnValue:
     u = urls()
 
     def build() -> tuple[bytes, datetime]:
-        locs = [NewsLoc(u.local_article(e.id), e.published, e.title) for e in recent]
+        titles = state.store.titles(recent)
+        locs = [NewsLoc(u.local_article(e.id), e.published, title)
+                for e, title in zip(recent, titles, strict=True)]
         return (render_news(locs, state.settings.site_title),
                 last_modified(recent, snapshot.changed_ns))
 

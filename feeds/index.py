@@ -49,6 +49,18 @@ _BATCH_TABLES = (
     " USING fts5vocab(temp, search_batch, row)",
 )
 
+# Every path whose article or photo row was written or deleted, in order: a start from
+# a saved state (resume.py) lists again the folders of the paths changed since it was
+# saved. Triggers write it, so a row written by any process or version is in it.
+_CHANGE_LOG = (
+    "CREATE TABLE IF NOT EXISTS changed (seq INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT)",
+    *(f"CREATE TRIGGER IF NOT EXISTS {table}_{event.lower()} AFTER {event} ON {table}"
+      f" BEGIN INSERT INTO changed (path) VALUES ({row}.path); END"
+      for table in ("articles", "photos")
+      for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))),
+)
+_CHANGE_LOG_KEPT = 100_000  # entries; a state saved further back is not resumed from
+
 # Rows of files published as they are: no reason, no warning, a UTF-8 name (db_key).
 _AS_IT_IS = "reason IS NULL AND warning IS NULL AND substr(path, 1, 1) != '/'"
 # Only these mean the file itself is bad; a full disk, a read-only folder or an I/O
@@ -229,6 +241,8 @@ class ArticleIndex:
             db.execute("DROP TABLE IF EXISTS search_docs")
             db.execute("DROP TABLE IF EXISTS search_terms")
             db.execute("DROP TABLE IF EXISTS folders")
+            db.execute("DROP TABLE IF EXISTS changed")
+            db.execute("DELETE FROM meta WHERE key='identity'")
         db.execute(
             "CREATE TABLE IF NOT EXISTS articles (path TEXT PRIMARY KEY, size INT, mtime INT,"
             " id TEXT, rubric TEXT, published REAL, title TEXT,"
@@ -244,6 +258,10 @@ class ArticleIndex:
             db.execute(sql)
         _add_terms_table(db)
         db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (str(INDEX_VERSION),))
+        for sql in _CHANGE_LOG:
+            db.execute(sql)
+        # Names this file's rows: a saved start state (resume.py) fits this file only.
+        db.execute("INSERT OR IGNORE INTO meta VALUES ('identity', lower(hex(randomblob(8))))")
         # Reading every table once proves the file is a sound database.
         db.execute("SELECT count(*) FROM articles").fetchone()
         db.execute("SELECT count(*) FROM search_docs").fetchone()
@@ -265,13 +283,12 @@ class ArticleIndex:
                 self.db = self._open()
             return action()
 
-    def published_rows(self) -> Iterator[tuple[str, int, int, str, str, float, str]]:
-        """(path, size, mtime, id, rubric, published, title) of every file published as
+    def published_rows(self) -> Iterator[tuple[str, int, int, str, str, float]]:
+        """(path, size, mtime, id, rubric, published) of every file published as
         it is: most rows, which a start turns into entries, read as plain tuples one at
         a time (no list of them all is held)."""
         return self._guard(lambda: self.db.execute(
-            f"SELECT path, size, mtime, id, rubric, published, coalesce(title, '')"
-            f" FROM articles WHERE {_AS_IT_IS}"))
+            f"SELECT path, size, mtime, id, rubric, published FROM articles WHERE {_AS_IT_IS}"))
 
     def other_rows(self) -> Iterator[ArticleRow]:
         """Every other row: rejected files, files read with a warning, names not UTF-8."""
@@ -295,6 +312,17 @@ class ArticleIndex:
             marks = ",".join("?" * len(chunk))
             query = f"SELECT * FROM articles WHERE path IN ({marks})"
             found.update(_by_path(self._guard(partial(self._fetch, query, chunk)), ArticleRow))
+        return found
+
+    def titles(self, paths: Sequence[str]) -> dict[str, str]:
+        """The titles of these files' articles, where the index has them."""
+        found: dict[str, str] = {}
+        for start in range(0, len(paths), 500):
+            chunk = [db_key(path) for path in paths[start : start + 500]]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT path, title FROM articles WHERE path IN ({marks}) AND title NOTNULL"
+            found.update((from_db_key(key), title)
+                         for key, title in self._guard(partial(self._fetch, query, chunk)))
         return found
 
     def all_folders(self) -> dict[str, FolderRow]:
@@ -416,6 +444,53 @@ class ArticleIndex:
             self._unindex(keys)
             self.db.executemany("DELETE FROM folders WHERE path=?",
                                 [(db_key(path),) for path in gone_folders])
+            self.db.execute("DELETE FROM changed WHERE seq <= (SELECT max(seq) FROM changed)"
+                            " - ?", (_CHANGE_LOG_KEPT,))
+
+    def change_mark(self) -> tuple[str, int] | None:
+        """(identity of this file, last entry of its change log); None in memory."""
+        if self.path is None:
+            return None
+        return self._guard(self._change_mark)
+
+    def _change_mark(self) -> tuple[str, int]:
+        identity = self.db.execute("SELECT value FROM meta WHERE key='identity'").fetchone()
+        last = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name='changed'").fetchone()
+        return identity[0], last[0] if last else 0
+
+    def changed_since(self, mark: tuple[str, int]) -> tuple[int, list[str]] | None:
+        """(last entry, paths changed after mark), or None when the log no longer reaches
+        back to mark or this is another file."""
+        if self.path is None:
+            return None
+        return self._guard(partial(self._changed_since, mark))
+
+    def _changed_since(self, mark: tuple[str, int]) -> tuple[int, list[str]] | None:
+        with self.db:
+            self.db.execute("BEGIN")  # one view of the log and its counter
+            identity, last = self._change_mark()
+            first = self.db.execute("SELECT min(seq) FROM changed").fetchone()[0]
+            if identity != mark[0] or last < mark[1] or (
+                    last > mark[1] and (first is None or first > mark[1] + 1)):
+                return None
+            paths = self.db.execute("SELECT DISTINCT path FROM changed WHERE seq > ?",
+                                    (mark[1],)).fetchall()
+        return last, [from_db_key(path) for path, in paths]
+
+    def rows_of(self, paths: Sequence[str]) -> tuple[dict[str, ArticleRow],
+                                                     dict[str, PhotoRow]]:
+        """The article and photo rows of these paths, where there are any."""
+        photos: dict[str, PhotoRow] = {}
+        for start in range(0, len(paths), 500):
+            chunk = [db_key(path) for path in paths[start : start + 500]]
+            query = f"SELECT * FROM photos WHERE path IN ({','.join('?' * len(chunk))})"
+            photos.update(_by_path(self._guard(partial(self._fetch, query, chunk)), PhotoRow))
+        return self.articles(paths), photos
+
+    def forget_changes(self, upto: int) -> None:
+        """Drop the change log up to this entry: no saved state goes back further."""
+        if self.path is not None:
+            self._guard(lambda: self.db.execute("DELETE FROM changed WHERE seq <= ?", (upto,)))
 
     def close(self) -> None:
         """Close the connection; an index kept in memory tries its file a last time

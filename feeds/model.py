@@ -96,7 +96,10 @@ class Entry(NamedTuple):
     fills a tuple, not a frozen dataclass's __init__ setting each field through
     object.__setattr__); the publish time kept as Unix time, which sorting and
     embargoes compare, and the datetime made only when asked for (the few entries
-    a page shows); the file's stat the very object the scanner keeps for it.
+    a page shows); the file's stat the very object the scanner keeps for it. The
+    title stays in the index with the body's other fields (Store.titles): the few
+    lists that show titles without the body ask for them, and 100,000 titles are
+    not held by every worker.
     """
 
     id: str
@@ -104,7 +107,6 @@ class Entry(NamedTuple):
     rubric: str
     slug: str
     timestamp: float  # published, Unix time
-    title: str
     stat: FileStat  # of the file this entry was read from
     photo: Photo | None = None
 

@@ -101,8 +101,9 @@ def _listing(name: str, page: int | None = None) -> Rendered:
             rubrics=_rubric_links(snapshot, u, now), current=name, page=page,
             canonical=canonical, newer=newer,
             older=u.listing(name, older) if older is not None else None,
-            articles=[{"entry": e, "url": u.article(e), "rubric_url": u.page(e.slug)}
-                      for e in entries],
+            articles=[{"entry": e, "title": title, "url": u.article(e),
+                       "rubric_url": u.page(e.slug)}
+                      for e, title in zip(entries, state.store.titles(entries), strict=True)],
         )
         return Rendered(html.encode(), HTML_TYPE, entries_modified(entries),
                         state.settings.max_age)

@@ -138,6 +138,7 @@ class Publisher:
                 if entry.id not in seen:
                     seen.add(entry.id)
                     self.store.article(entry)
+                    time.sleep(0)  # a request waiting for the interpreter goes first
 
     # -- caching ------------------------------------------------------------------
 

@@ -452,6 +452,13 @@ class Scanner:
         self.rolling = count > _SEED_FULL_SCAN_AFTER
         self._pick_recent()
 
+    def resume(self, folders: dict[str, Folder], defaults: dict[str, FileStat],
+               recent: set[str]) -> None:
+        """Start from a saved state (resume.py): as seed, with the recent files known."""
+        self.folders, self.defaults, self.recent = folders, defaults, recent
+        self.rolling = sum(len(f.texts) + len(f.photos)
+                           for f in folders.values()) > _SEED_FULL_SCAN_AFTER
+
     def text_count(self) -> int:
         return sum(len(folder.texts) for folder in self.folders.values())
 

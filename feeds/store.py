@@ -22,10 +22,12 @@ from .builder import Found, best_photo, build_snapshot, update_snapshot
 from .catalog import Catalog, packaged_default
 from .guard import ScanGuard
 from .index import ArticleIndex, PhotoRow
+from .locks import take_lock
 from .model import Article, Entry, Problem
 from .names import shown
 from .notify import Doorbell
 from .reader import ArticleReader
+from .resume import SavedState
 from .scan import (
     DEFAULT_PHOTO_STEM,
     Changes,
@@ -41,6 +43,7 @@ from .watch import Watcher
 # A one-shot scan (check, build) waits at most this long for files still being written.
 _SETTLE_WAIT = 10.0
 _READY_WAIT = 5.0  # and a server starting on such files holds its first answers this long
+_TURN_WAIT = 5.0  # a starting worker waits at most this long for another's first scan
 
 _STORES: weakref.WeakSet[Store] = weakref.WeakSet()
 
@@ -65,6 +68,8 @@ class Store:
         self._lock = threading.RLock()
         self._index: ArticleIndex | None = None
         self._index_returns = 0  # the index's returns to its file already made up for
+        self._saved = (SavedState(index_file.with_suffix(".state"), self.root,
+                                  self.display_root) if index_file else None)
         self._scanner = Scanner(self.root, self.display)
         self._catalog: Catalog | None = None
         self._walk_problems: list[Problem] = []
@@ -97,6 +102,19 @@ class Store:
         """The whole parsed article for an index entry (reader.py keeps the bodies)."""
         return self._reader.article(entry)
 
+    def titles(self, entries: Sequence[Entry]) -> list[str]:
+        """The titles of these entries, from the index (the article itself where the
+        index lacks the row): for lists that show titles, not bodies."""
+        found = self.index().titles([entry.path for entry in entries])
+        titles = []
+        for entry in entries:
+            title = found.get(entry.path)
+            if title is None:
+                article = self.article(entry)
+                title = article.title if article is not None else ""
+            titles.append(title)
+        return titles
+
     # -- refresh -------------------------------------------------------------
 
     def refresh(self) -> bool:
@@ -104,14 +122,14 @@ class Store:
 
         A scan that lost the store (see guard.py) changes nothing and returns False.
         """
-        with self._lock:
+        with self._first_scan_turn(), self._lock:
             started_wall, started = time.time(), time.monotonic()
             first = self._catalog is None
             if first:
                 self._ready_by = started + _READY_WAIT
             saved = self._scanner.checkpoint()
             with _collector_paused(first):
-                loaded = self._seed() if first else None
+                loaded, resumed = self._seed() if first else (None, False)
                 changes = self._scanner.scan(self._doorbell.take_touched())
                 if first or changes.listed or changes.dropped:
                     self._folders_moved = True
@@ -125,7 +143,9 @@ class Store:
                         self._scanner.restore(saved)
                     return False
                 held = self._settling.hold(changes, self._doorbell.finished())
-                changed = (self._apply(changes, held) if loaded is None
+                if resumed:
+                    self._catalog = loaded
+                changed = (self._apply(changes, held) if loaded is None or resumed
                            else self._load(loaded, changes))
                 if first:
                     # The first index is long-lived: keep the garbage collector from
@@ -135,7 +155,28 @@ class Store:
             self._mark_ready()
             self._text_count = count
             self.guard.published(count, started_wall, time.monotonic() - started)
+            self._save_state(changed and not (resumed and not changes))
             return changed
+
+    @contextlib.contextmanager
+    def _first_scan_turn(self) -> Iterator[None]:
+        """Workers starting together make their first snapshot one after the other: on a
+        busy machine the first is then ready sooner (it does not share the free cores
+        with the others) and takes the first requests (web.py). At most _TURN_WAIT: a
+        first start that indexes a whole store takes minutes, and parsing takes turns
+        by itself (catalog.py)."""
+        held = None
+        if self._catalog is None and self.index_file is not None:
+            deadline = time.monotonic() + _TURN_WAIT
+            with contextlib.suppress(OSError):  # no lock file: no turns
+                path = self.index_file.with_suffix(".start.lock")
+                while (held := take_lock(path)) is None and time.monotonic() < deadline:
+                    time.sleep(0.005)
+        try:
+            yield
+        finally:
+            if held is not None:
+                held.close()
 
     def refresh_settled(self, max_wait: float = _SETTLE_WAIT) -> None:
         """Scan until no file is still being written (or max_wait passed): for one-shot runs."""
@@ -167,15 +208,28 @@ class Store:
             self._index = ArticleIndex(self.index_file)
         return self._index
 
-    def _seed(self) -> Catalog:
-        """Every row of the index, and the saved listings whose folder mtimes allow."""
+    def _seed(self) -> tuple[Catalog, bool]:
+        """The saved state of the last scans, else every row of the index and the saved
+        listings whose folder mtimes allow; True when resumed from the saved state."""
         index = self._open_index()
         catalog = Catalog(index, self._reader.read, self.display, self.absolute)
+        if self._saved is not None:
+            if self._saved.load(index, self._scanner, catalog):
+                return catalog, True
+            self._saved.started_from_index(index.change_mark())
         catalog.load()
         self._cached_photos = index.all_photos()
         self._scanner.seed(seeded(index.all_folders(), catalog.known, self._cached_photos))
         catalog.loaded()
-        return catalog
+        return catalog, False
+
+    def _save_state(self, changed: bool) -> None:
+        """Save what the scans hold for the next start, when due (resume.py)."""
+        if self._saved is None or self._catalog is None:
+            return
+        self._saved.dirty |= changed
+        self._saved.maybe_save(self._open_index(), self._scanner, self._catalog,
+                               not self._settling.waiting())
 
     def _load(self, catalog: Catalog, changes: Changes) -> bool:
         """The first snapshot of this process, built in full."""
@@ -214,17 +268,19 @@ class Store:
         for rel, st in changes.photos.items():
             catalog.update_photo(rel, st, None if st is None else index.photo(rel))
         self._save(changes)
+        first = self.snapshot.generation == 0  # resumed from a saved state
         walk_problems, newest = self._walk_problems, self.snapshot.changed_ns
-        if changes.listed or changes.dropped:
+        if changes.listed or changes.dropped or first:
             walk_problems, newest = self._scanner.problems(), self._scanner.newest_ns()
-        if held:  # the folder changed for a file not shown yet: Last-Modified waits for it
-            newest = min(newest, self.snapshot.changed_ns)
+        if held and not first:  # the folder changed for a file not shown yet: Last-Modified
+            newest = min(newest, self.snapshot.changed_ns)  # waits for it
         if (not changes.texts and not wanted and not changes.photos and not catalog.passing
-                and newest == self.snapshot.changed_ns and walk_problems == self._walk_problems):
+                and newest == self.snapshot.changed_ns and walk_problems == self._walk_problems
+                and not first):
             return False
         found = self._found(walk_problems, newest)
         generation = self.snapshot.generation + 1
-        if walk_problems != self._walk_problems:
+        if walk_problems != self._walk_problems or first:
             self._publish(build_snapshot(found, generation), walk_problems)
         else:
             self._publish(update_snapshot(self.snapshot, found, {*changes.texts, *wanted},

@@ -29,6 +29,11 @@ from .websub import HubNotifier
 log = logging.getLogger("feeds.web")
 
 _STARTUP_WAIT = 10.0
+# gunicorn's workers share one socket: a worker that takes connections only once its
+# first scan is done leaves the first requests to a worker that can answer them. A
+# first start on a large store (the index being built) stops waiting after this long,
+# and its requests get 503 until the index is there.
+_FIRST_SCAN_WAIT = 3.0
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -72,6 +77,7 @@ def init_app(app: Flask, settings: Settings, watch: bool = True) -> None:
                         lock).start()
     if watch:
         store.ensure_watching()
+        store.wait_ready(_FIRST_SCAN_WAIT)
     else:
         store.refresh_settled()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 from feeds.snapshot import Snapshot
+from feeds.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED_ID = "000_f7808c3b0d4d12dc"
@@ -19,6 +20,11 @@ SEED_TEXT = (FIXTURES / f"{SEED_ID}.txt").read_text(encoding="utf-8")
 
 MONTHS = ["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
           "сентября", "октября", "ноября", "декабря"]
+
+
+def title_of(store: Store, article_id: str) -> str:
+    """The title the store publishes for an article (entries leave titles in the index)."""
+    return store.titles([store.snapshot.by_id[article_id]])[0]
 
 
 def date_line(year: int, month: int, day: int, hour: int, minute: int) -> str:

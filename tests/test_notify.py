@@ -116,9 +116,9 @@ def test_an_in_place_edit_of_an_old_article_shows_without_waiting_for_its_round(
         old.write_text(article_text("Общество", "3 марта 2020, 10:00", "Исправленная версия",
                                     ["Первый абзац новости."]), encoding="utf-8")
         deadline = time.monotonic() + 5
-        while (store.snapshot.by_id["old"].title != "Исправленная версия"
+        while (store.titles([store.snapshot.by_id["old"]]) != ["Исправленная версия"]
                and time.monotonic() < deadline):
             time.sleep(0.02)
-        assert store.snapshot.by_id["old"].title == "Исправленная версия"
+        assert store.titles([store.snapshot.by_id["old"]]) == ["Исправленная версия"]
     finally:
         store.stop()

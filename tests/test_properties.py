@@ -23,7 +23,7 @@ line = text.map(lambda s: s.replace("\n", " ").replace("\r", " "))
 def item_for(article: Article) -> Item:
     photo = Photo("/p.jpg", 10, "image/jpeg", 1, 1)
     entry = Entry(article.id, "p.txt", article.rubric, "x", article.published.timestamp(),
-                  article.title, FileStat(1, 0), photo)
+                  FileStat(1, 0), photo)
     return Item(article, entry, "https://e.org/a", "tag:e.org,2025:a", photo,
                 "https://e.org/p.jpg", True)
 

@@ -129,7 +129,7 @@ def test_feedparser_reads_every_format(client: FlaskClient, fmt: str) -> None:
 def _item(article: Article) -> Item:
     photo = Photo("/x.jpg", 1234, "image/jpeg", 800, 533)
     entry = Entry(article.id, "x.txt", article.rubric, "society",
-                  article.published.timestamp(), article.title, FileStat(10, 0), photo)
+                  article.published.timestamp(), FileStat(10, 0), photo)
     return Item(article, entry, "https://example.org/a", "tag:x,2025:a", photo,
                 "https://example.org/a.jpg", True)
 

@@ -10,7 +10,7 @@ from feeds.index import index_file_for
 from feeds.scan import _RECENT_FILES
 from feeds.store import Store
 from tests.appkit import make_app
-from tests.storekit import appears_within, article_text, image_bytes, write, write_article
+from tests.storekit import appears_within, article_text, image_bytes, title_of, write, write_article
 
 TEXT = article_text("Общество", "3 марта 2025, 10:00", "Новость", ["Абзац."] * 5)
 
@@ -55,7 +55,7 @@ def test_the_recheck_list_stays_capped_in_a_huge_folder(tmp_path: Path) -> None:
     assert len(store._scanner.recent) <= _RECENT_FILES
     write(root, "new.txt", TEXT.replace("Новость", "Исправленная новость"))
     store.refresh()
-    assert store.snapshot.by_id["new"].title == "Исправленная новость"
+    assert title_of(store, "new") == "Исправленная новость"
 
 
 def test_a_recent_photo_replaced_by_a_link_out_of_the_store_is_refused(tmp_path: Path) -> None:

@@ -88,3 +88,18 @@ def test_preload_serves_and_picks_up_a_new_article(tmp_path: Path) -> None:
         assert all(srv.get("/feeds/all.rss").status == 200 for _ in range(16))
         write_article(store, "preload1", "Спорт", "4 марта 2025, 12:00", "После форка")
         wait_until(lambda: "После форка" in srv.get("/feeds/all.rss").text, 5)
+
+
+def test_a_restart_resumes_from_the_saved_state(tmp_path: Path) -> None:
+    """Two workers save the state of their scans (2 s after a start that read the index);
+    the next start resumes from it and still sees what changed while it was down."""
+    store, cache = tiny_store(tmp_path / "store"), tmp_path / "cache"
+    with running_server(store, cache) as srv:
+        wait_until(lambda: any(cache.glob("index-*.state")), 10)
+        before = srv.get("/feeds/all.rss").body
+    write_article(store, "restart1", "Спорт", "4 марта 2025, 12:00", "Пока сервер стоял")
+    with running_server(store, cache) as srv:
+        after = srv.get("/feeds/all.rss")
+        assert "Пока сервер стоял" in after.text and after.body != before
+        assert srv.get("/healthz").status == 200
+    assert b"saved state" not in srv.process.stderr.read()  # type: ignore[union-attr]

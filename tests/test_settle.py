@@ -9,7 +9,7 @@ from pathlib import Path
 
 from feeds.index import index_file_for
 from feeds.store import Store
-from tests.storekit import appears_within, article_text, write_article
+from tests.storekit import appears_within, article_text, title_of, write_article
 
 TEXT = article_text("Общество", "3 марта 2025, 10:00", "Длинная новость",
                     [f"Абзац номер {n}, довольно длинный." for n in range(40)]).encode()
@@ -71,7 +71,7 @@ def test_an_article_rewritten_in_place_never_vanishes_nor_shows_half(tmp_path: P
         deadline = time.monotonic() + 3
         while store.snapshot.by_id["story"].size != len(TEXT) and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert store.snapshot.by_id["story"].title == "Длинная новость"
+        assert title_of(store, "story") == "Длинная новость"
     finally:
         store.stop()
 

@@ -12,7 +12,7 @@ import pytest
 from feeds.index import index_file_for
 from feeds.snapshot import Snapshot
 from feeds.store import Store
-from tests.storekit import image_bytes, write, write_article
+from tests.storekit import image_bytes, title_of, write, write_article
 
 
 def opened(root: Path, cache: Path) -> Store:
@@ -52,7 +52,8 @@ def test_an_edit_changes_only_its_own_entry(tmp_path: Path) -> None:
     assert store.refresh() is True
     after = store.snapshot
     assert after.generation == before.generation + 1
-    assert after.by_id["a3"].title == "Правка" and before.by_id["a3"].title == "Новость 3"
+    assert title_of(store, "a3") == "Правка" and before.by_id["a3"] is not after.by_id["a3"]
+    assert before.by_id["a3"].stat != after.by_id["a3"].stat
     assert all(after.by_id[i] is entry for i, entry in before.by_id.items() if i != "a3")
     assert after.by_slug["society"] is before.by_slug["society"]  # a3 is in sport
     assert [e.id for e in after.entries] == [e.id for e in before.entries]

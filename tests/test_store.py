@@ -12,7 +12,7 @@ import pytest
 
 from feeds.index import index_file_for
 from feeds.store import Store
-from tests.storekit import SEED_TEXT, article_text, image_bytes, write, write_article
+from tests.storekit import SEED_TEXT, article_text, image_bytes, title_of, write, write_article
 
 
 def open_store(root: Path, cache: Path, **kwargs: object) -> Store:
@@ -66,8 +66,9 @@ def test_duplicate_ids_publish_the_first_path(tmp_path: Path) -> None:
     root = tmp_path / "store"
     write_article(root, "dup", title="Первый", folder="a")
     write_article(root, "dup", title="Второй", folder="b")
-    snapshot = open_store(root, tmp_path / "cache").snapshot
-    assert snapshot.by_id["dup"].title == "Первый"
+    store = open_store(root, tmp_path / "cache")
+    snapshot = store.snapshot
+    assert title_of(store, "dup") == "Первый"
     paths = sorted(os.path.relpath(p.path, root) for p in snapshot.problems)
     assert paths == ["a/dup.txt", "b/dup.txt"]
     assert [os.path.relpath(p.path, root) for p in snapshot.rejected] == ["b/dup.txt"]
@@ -101,9 +102,9 @@ def test_windows_1251_is_read_and_reported(tmp_path: Path) -> None:
     text = article_text("Экономика", "5 мая 2025, 08:00", "Курс валют", ["Курс не изменился."])
     write(root, "cp.txt", text.encode("cp1251"))
     write(root, "bom.txt", b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
-    snapshot = open_store(root, tmp_path / "cache").snapshot
-    assert snapshot.by_id["cp"].title == "Курс валют"
-    assert snapshot.by_id["bom"].title == "Курс валют"
+    store = open_store(root, tmp_path / "cache")
+    snapshot = store.snapshot
+    assert title_of(store, "cp") == "Курс валют" == title_of(store, "bom")
     assert [os.path.basename(p.path) for p in snapshot.problems] == ["cp.txt"]
     assert "1251" in snapshot.problems[0].reason and not snapshot.problems[0].fatal
 
@@ -118,7 +119,7 @@ def test_changes_are_seen_and_unchanged_files_not_reparsed(tmp_path: Path) -> No
     path.write_text(path.read_text(encoding="utf-8").replace("Старый", "Новый!"),
                     encoding="utf-8")
     assert store.refresh() is True
-    assert store.snapshot.by_id["a"].title == "Новый!"
+    assert title_of(store, "a") == "Новый!"
     path.unlink()
     store.refresh()
     assert list(store.snapshot.by_id) == ["b"]
@@ -132,7 +133,7 @@ def test_a_restart_reuses_the_index_instead_of_parsing(tmp_path: Path) -> None:
     stat = path.stat()
     path.write_text(path.read_text(encoding="utf-8").replace("Один", "Ёлка"), encoding="utf-8")
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert open_store(root, cache).snapshot.by_id["a"].title == "Один"
+    assert title_of(open_store(root, cache), "a") == "Один"
 
 
 def test_a_restart_publishes_from_the_index_what_parsing_did(tmp_path: Path) -> None:
@@ -173,7 +174,7 @@ def test_a_damaged_index_is_rebuilt(tmp_path: Path, damage: bytes) -> None:
     for suffix in ("-wal", "-shm"):
         Path(f"{index}{suffix}").unlink(missing_ok=True)
     index.write_bytes(damage)
-    assert open_store(root, cache).snapshot.by_id["a"].title == "Один"
+    assert title_of(open_store(root, cache), "a") == "Один"
 
 
 def test_problems_are_logged_once_per_file_version(tmp_path: Path,
@@ -233,6 +234,7 @@ def test_a_restart_after_a_crash_mid_update_loses_nothing(tmp_path: Path) -> Non
         os._exit(0)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 3  # it died in the middle of writing
-    snapshot = open_store(root, cache).snapshot
-    assert {i: e.title for i, e in snapshot.by_id.items()} == {
+    store = open_store(root, cache)
+    entries = list(store.snapshot.by_id.values())
+    assert dict(zip([e.id for e in entries], store.titles(entries), strict=True)) == {
         "a": "Правка a", "c": "Старое c", "d": "Новое d"}

@@ -45,7 +45,7 @@ def test_every_feed_of_a_rubric_formats_then_flavours() -> None:
 
 def test_article_links_follow_the_template_when_set() -> None:
     entry = Entry(id="001 x", path="001 x.txt", rubric="Спорт", slug="sport",
-                  timestamp=datetime(2025, 3, 1, tzinfo=MINSK).timestamp(), title="t",
+                  timestamp=datetime(2025, 3, 1, tzinfo=MINSK).timestamp(),
                   stat=FileStat(1, 0))
     assert urls.Urls("https://x.test").article(entry) == "https://x.test/articles/001%20x.html"
     templated = urls.Urls("https://x.test", "https://agency.test/{slug}/view/{id}/")
