@@ -30,9 +30,11 @@ def minsk_time(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, _FAST_MINSK).replace(tzinfo=MINSK)
 
 
-@dataclass(frozen=True, slots=True)
-class Photo:
-    """An image file whose exact bytes are served as an entry's enclosure."""
+class Photo(NamedTuple):
+    """An image file whose exact bytes are served as an entry's enclosure.
+
+    A named tuple, as Entry: a start makes one for every photo of the archive.
+    """
 
     path: str  # filesystem path of the image
     size: int  # bytes on disk: the enclosure's length

@@ -39,7 +39,7 @@ from .scan import Folder, Scanner
 
 log = logging.getLogger("feeds.store")
 
-_FORMAT = 4
+_FORMAT = 5
 # Seconds between saves while the store changes: a start from an older state only
 # lists again the folders changed since, so saving is rare, and costs one worker a
 # fraction of a second (0.3 s of CPU at 100,000 articles) every few minutes at most.
@@ -52,8 +52,8 @@ Mark = tuple[str, int]  # (identity of the index file, last entry of its change 
 
 def _signature(root: str, display_root: str) -> str:
     """What the saved columns depend on: a change of any makes the file useless."""
-    shapes = [Entry._fields, FileStat._fields,
-              *([f.name for f in dataclasses.fields(kind)] for kind in (Folder, Photo, Problem))]
+    shapes = [Entry._fields, FileStat._fields, Photo._fields,
+              *([f.name for f in dataclasses.fields(kind)] for kind in (Folder, Problem))]
     return json.dumps([_FORMAT, INDEX_VERSION, list(sys.version_info[:2]), shapes, root,
                        display_root])
 
@@ -318,7 +318,9 @@ def _fill_catalog(catalog: Catalog, columns: dict, listed: _Listed) -> None:
     warnings = {rel: Problem(*p) for rel, p in columns["warnings"].items()}
     photos: dict[str, dict[str, Photo | Problem]] = {}
     for rel, is_photo, fields in columns["photos"]:
-        found = Photo(*fields) if is_photo else Problem(*fields)
+        if is_photo and len(fields) != len(Photo._fields):
+            raise ValueError("a photo's columns do not fit")
+        found = tuple.__new__(Photo, fields) if is_photo else Problem(*fields)
         photos.setdefault(os.path.splitext(rel)[0], {})[rel] = found
     catalog.texts, catalog.warnings, catalog.photos = texts, warnings, photos
     catalog.unreadable = set(columns["unreadable"])
