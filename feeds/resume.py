@@ -113,11 +113,15 @@ class SavedState:
         return header, marshal.loads(payload)
 
     def _header(self) -> dict | None:
-        with contextlib.suppress(OSError, ValueError), open(self.path, "rb") as file:
+        """The header of a whole file of this version (a shorter file, as a power cut
+        may leave, counts as none: it is written again)."""
+        with contextlib.suppress(OSError, ValueError, AttributeError, KeyError, TypeError), \
+                open(self.path, "rb") as file:
             size = int.from_bytes(file.read(4), "big")
             header = json.loads(file.read(size))
-            if header.get("signature") == self.signature:
-                return header
+            whole = os.fstat(file.fileno()).st_size == 4 + size + header["bytes"]
+            if header.get("signature") == self.signature and whole:
+                return dict(header)
         return None
 
     # -- saving ------------------------------------------------------------------
@@ -175,6 +179,8 @@ class SavedState:
                     file.write(len(header).to_bytes(4, "big"))
                     file.write(header)
                     file.write(payload)
+                    file.flush()
+                    os.fsync(file.fileno())  # whole on disk before it replaces the old one
                 os.replace(temporary, self.path)
             except OSError as exc:
                 with contextlib.suppress(OSError):
@@ -322,5 +328,6 @@ def _fill_catalog(catalog: Catalog, columns: dict, listed: _Listed) -> None:
             raise ValueError("a photo's columns do not fit")
         found = tuple.__new__(Photo, fields) if is_photo else Problem(*fields)
         photos.setdefault(os.path.splitext(rel)[0], {})[rel] = found
+    unreadable = set(columns["unreadable"])
     catalog.texts, catalog.warnings, catalog.photos = texts, warnings, photos
-    catalog.unreadable = set(columns["unreadable"])
+    catalog.unreadable = unreadable

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 import threading
 import time
@@ -46,6 +47,7 @@ _READY_WAIT = 5.0  # and a server starting on such files holds its first answers
 _TURN_WAIT = 5.0  # a starting worker waits at most this long for another's first scan
 
 _STORES: weakref.WeakSet[Store] = weakref.WeakSet()
+log = logging.getLogger("feeds.store")
 
 
 class Store:
@@ -122,7 +124,9 @@ class Store:
 
         A scan that lost the store (see guard.py) changes nothing and returns False.
         """
-        with self._first_scan_turn(), self._lock:
+        # The turn is taken under the lock: a fork (gunicorn --preload) waits for the
+        # lock, so no child inherits the turn's lock file while it is held.
+        with self._lock, self._first_scan_turn():
             started_wall, started = time.time(), time.monotonic()
             first = self._catalog is None
             if first:
@@ -228,8 +232,11 @@ class Store:
         if self._saved is None or self._catalog is None:
             return
         self._saved.dirty |= changed
-        self._saved.maybe_save(self._open_index(), self._scanner, self._catalog,
-                               not self._settling.waiting())
+        try:
+            self._saved.maybe_save(self._open_index(), self._scanner, self._catalog,
+                                   not self._settling.waiting())
+        except Exception:  # a cache: the snapshot is published, the next start reads the index
+            log.exception("saving the state for the next start failed")
 
     def _load(self, catalog: Catalog, changes: Changes) -> bool:
         """The first snapshot of this process, built in full."""

@@ -80,8 +80,9 @@ def same_state(store: Store, other: Store) -> None:
     assert store._scanner.folders.keys() == other._scanner.folders.keys()
     for rel, folder in store._scanner.folders.items():
         them = other._scanner.folders[rel]
-        assert (folder.texts, folder.photos, folder.subfolders, folder.problems) == (
-            them.texts, them.photos, them.subfolders, them.problems), rel
+        assert (folder.mtime_ns, folder.texts, folder.photos, folder.subfolders,
+                folder.problems) == (them.mtime_ns, them.texts, them.photos,
+                                     them.subfolders, them.problems), rel
     assert store._scanner.defaults == other._scanner.defaults
     mine, yours = store.snapshot, other.snapshot
     assert mine.entries == yours.entries
@@ -216,3 +217,61 @@ def _header(root: Path, cache: Path) -> dict:
     data = state_file(root, cache).read_bytes()
     size = int.from_bytes(data[:4], "big")
     return dict(json.loads(data[4 : 4 + size]))
+
+
+def test_a_failing_save_is_logged_and_the_store_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    root, cache = varied_store(tmp_path / "s"), tmp_path / "c"
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("no room")
+
+    monkeypatch.setattr(resume, "_columns", broken)
+    with caplog.at_level(logging.ERROR, logger="feeds.store"):
+        store = opened(root, cache)
+        write_article(root, "after", folder="2025/03/23")
+        assert store.refresh() is True
+    assert "saving the state for the next start failed" in caplog.text
+    assert "after" in store.snapshot.by_id and not state_file(root, cache).exists()
+    store.stop()
+
+
+def test_a_state_behind_another_workers_rows_is_not_saved(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker whose listings miss an edit another worker indexed keeps its old file."""
+    monkeypatch.setattr(scan, "_SEED_FULL_SCAN_AFTER", 0)  # folders only, as on a large store
+    monkeypatch.setattr(scan, "_ROLL_SHARE", 0.0)
+    monkeypatch.setattr(scan, "_RECENT_FILES", 0)
+    root, cache = varied_store(tmp_path / "s"), tmp_path / "c"
+    for folder in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        os.utime(folder, (time.time() - 3600, time.time() - 3600))
+    saved(root, cache)
+    behind = resumed(root, cache, monkeypatch)  # will not see the edit below
+    before = state_file(root, cache).read_bytes()
+    edited = root / "2025/03/04/a3.txt"
+    folder_times = os.stat(edited.parent)
+    edited.write_text(edited.read_text(encoding="utf-8") + "Ещё абзац.\n", encoding="utf-8")
+    os.utime(edited.parent, ns=(folder_times.st_atime_ns, folder_times.st_mtime_ns))
+    other = Store(root, index_file_for(cache, root))
+    other._saved = None
+    other.refresh()
+    other._scanner.rolling = False
+    other.refresh()
+    other.stop()
+    write_article(root, "new", folder="2025/03/24")  # a change the behind worker sees
+    assert behind.refresh() is True and behind.snapshot.by_id["a3"].size != edited.stat().st_size
+    behind.refresh()
+    behind.stop()
+    assert state_file(root, cache).read_bytes() == before  # its state was not saved
+
+
+def test_a_torn_payload_is_written_again(tmp_path: Path) -> None:
+    """A file cut short (a power cut before the disk had it all) is not taken as saved."""
+    root, cache = varied_store(tmp_path / "s"), tmp_path / "c"
+    saved(root, cache)
+    state = state_file(root, cache)
+    whole = state.read_bytes()
+    state.write_bytes(whole[:-10])
+    saved(root, cache)
+    assert state.read_bytes() == whole
