@@ -3,7 +3,8 @@
 `scan` finds files and what changed, `catalog` turns them into parse results
 (shared with every worker through the SQLite `index`), `builder` turns those
 into the immutable Snapshot that requests read, `reader` reads one article file
-(for the scan, and for pages through its bounded body cache). This module ties
+(for the scan, and for pages through its bounded body cache), `resume` saves what
+the scans hold so the next start need not read every index row. This module ties
 them together.
 """
 
