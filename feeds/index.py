@@ -306,23 +306,21 @@ class ArticleIndex:
         return _by_path(rows, PhotoRow)
 
     def articles(self, paths: Sequence[str]) -> dict[str, ArticleRow]:
-        found: dict[str, ArticleRow] = {}
-        for start in range(0, len(paths), 500):
-            chunk = [db_key(path) for path in paths[start : start + 500]]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT * FROM articles WHERE path IN ({marks})"
-            found.update(_by_path(self._guard(partial(self._fetch, query, chunk)), ArticleRow))
-        return found
+        return _by_path(self._of_paths("SELECT * FROM articles", paths), ArticleRow)
 
     def titles(self, paths: Sequence[str]) -> dict[str, str]:
         """The titles of these files' articles, where the index has them."""
-        found: dict[str, str] = {}
+        rows = self._of_paths("SELECT path, title FROM articles", paths)
+        return {from_db_key(key): title for key, title in rows if title is not None}
+
+    def _of_paths(self, select: str, paths: Sequence[str]) -> list[tuple]:
+        """The rows of select (a table's path column first) for these paths, in batches
+        SQLite's limit on bound values allows."""
+        found: list[tuple] = []
         for start in range(0, len(paths), 500):
             chunk = [db_key(path) for path in paths[start : start + 500]]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT path, title FROM articles WHERE path IN ({marks}) AND title NOTNULL"
-            found.update((from_db_key(key), title)
-                         for key, title in self._guard(partial(self._fetch, query, chunk)))
+            query = f"{select} WHERE path IN ({','.join('?' * len(chunk))})"
+            found += self._guard(partial(self._fetch, query, chunk))
         return found
 
     def all_folders(self) -> dict[str, FolderRow]:
@@ -480,12 +478,8 @@ class ArticleIndex:
     def rows_of(self, paths: Sequence[str]) -> tuple[dict[str, ArticleRow],
                                                      dict[str, PhotoRow]]:
         """The article and photo rows of these paths, where there are any."""
-        photos: dict[str, PhotoRow] = {}
-        for start in range(0, len(paths), 500):
-            chunk = [db_key(path) for path in paths[start : start + 500]]
-            query = f"SELECT * FROM photos WHERE path IN ({','.join('?' * len(chunk))})"
-            photos.update(_by_path(self._guard(partial(self._fetch, query, chunk)), PhotoRow))
-        return self.articles(paths), photos
+        return (self.articles(paths),
+                _by_path(self._of_paths("SELECT * FROM photos", paths), PhotoRow))
 
     def forget_changes(self, upto: int) -> None:
         """Drop the change log up to this entry: no saved state goes back further."""

@@ -96,7 +96,8 @@ class SavedState:
             folder = listed.folders.get(rel.rpartition("/")[0])
             if folder is not None:
                 folder.mtime_ns = 0  # listed again by the first scan
-        scanner.resume(listed.folders, listed.defaults, listed.recent)
+        scanner.defaults = listed.defaults
+        scanner.seed(listed.folders, listed.recent)
         self.baseline = (header["identity"], last)
         self.dirty = bool(paths)  # a start from an older state costs little: no hurry
         self._next_try = time.monotonic() + _SAVE_EVERY

@@ -444,20 +444,17 @@ class Scanner:
 
     # -- what the tree holds ----------------------------------------------------
 
-    def seed(self, folders: dict[str, Folder]) -> None:
-        """Start from saved listings (see seeded): the next walk stats folders only."""
+    def seed(self, folders: dict[str, Folder], recent: set[str] | None = None) -> None:
+        """Start from saved listings (see seeded, and resume.py, which also knows the
+        files changed last): the next walk stats folders only."""
         self.folders = folders
         count = sum(len(f.texts) + len(f.photos) for f in folders.values())
         # In-place edits made while stopped show within the first round.
         self.rolling = count > _SEED_FULL_SCAN_AFTER
-        self._pick_recent()
-
-    def resume(self, folders: dict[str, Folder], defaults: dict[str, FileStat],
-               recent: set[str]) -> None:
-        """Start from a saved state (resume.py): as seed, with the recent files known."""
-        self.folders, self.defaults, self.recent = folders, defaults, recent
-        self.rolling = sum(len(f.texts) + len(f.photos)
-                           for f in folders.values()) > _SEED_FULL_SCAN_AFTER
+        if recent is None:
+            self._pick_recent()
+        else:
+            self.recent = recent
 
     def text_count(self) -> int:
         return sum(len(folder.texts) for folder in self.folders.values())

@@ -148,10 +148,14 @@ class Store:
                         self._scanner.restore(saved)
                     return False
                 held = self._settling.hold(changes, self._doorbell.finished())
-                if resumed:
+                if loaded is None:
+                    changed = self._apply(changes, held)
+                elif resumed:
                     self._catalog = loaded
-                changed = (self._apply(changes, held) if loaded is None or resumed
-                           else self._load(loaded, changes))
+                    self._take(changes)
+                    changed = self._build_first()
+                else:
+                    changed = self._load(loaded, changes)
                 if first:
                     # The first index is long-lived: keep the garbage collector from
                     # walking it again and again, which on a large store shows in request
@@ -160,7 +164,7 @@ class Store:
             self._mark_ready()
             self._text_count = count
             self.guard.published(count, started_wall, time.monotonic() - started)
-            self._save_state(changed and not (resumed and not changes))
+            self._save_state(bool(changes) if resumed else changed)
             return changed
 
     @contextlib.contextmanager
@@ -251,6 +255,10 @@ class Store:
         catalog.update_texts({rel: st for rel, st in changes.texts.items() if st is not None})
         self._catalog = catalog
         self._save(changes, left)
+        return self._build_first()
+
+    def _build_first(self) -> bool:
+        """The first snapshot of this process, built in full from the catalog."""
         walk_problems = self._scanner.problems()
         found = self._found(walk_problems, self._scanner.newest_ns())
         self._publish(build_snapshot(found, self.snapshot.generation + 1), walk_problems)
@@ -258,6 +266,30 @@ class Store:
 
     def _apply(self, changes: Changes, held: bool) -> bool:
         """Bring the snapshot up to date with what a scan found."""
+        catalog = self._catalog
+        assert catalog is not None
+        wanted = self._take(changes)
+        walk_problems, newest = self._walk_problems, self.snapshot.changed_ns
+        if changes.listed or changes.dropped:
+            walk_problems, newest = self._scanner.problems(), self._scanner.newest_ns()
+        if held:  # the folder changed for a file not shown yet: Last-Modified waits for it
+            newest = min(newest, self.snapshot.changed_ns)
+        if (not changes.texts and not wanted and not changes.photos and not catalog.passing
+                and newest == self.snapshot.changed_ns and walk_problems == self._walk_problems):
+            return False
+        found = self._found(walk_problems, newest)
+        generation = self.snapshot.generation + 1
+        if walk_problems != self._walk_problems:
+            self._publish(build_snapshot(found, generation), walk_problems)
+        else:
+            self._publish(update_snapshot(self.snapshot, found, {*changes.texts, *wanted},
+                                          list(changes.photos), generation), walk_problems)
+        return True
+
+    def _take(self, changes: Changes) -> dict[str, FileStat]:
+        """Bring the catalog and the index up to date with what a scan found; return the
+        text files read or taken from the index (besides the changed ones, those read
+        again: changed while read, readable again, missing from the index)."""
         catalog = self._catalog
         assert catalog is not None
         wanted = {rel: st for rel, st in changes.texts.items() if st is not None}
@@ -276,24 +308,7 @@ class Store:
         for rel, st in changes.photos.items():
             catalog.update_photo(rel, st, None if st is None else index.photo(rel))
         self._save(changes)
-        first = self.snapshot.generation == 0  # resumed from a saved state
-        walk_problems, newest = self._walk_problems, self.snapshot.changed_ns
-        if changes.listed or changes.dropped or first:
-            walk_problems, newest = self._scanner.problems(), self._scanner.newest_ns()
-        if held and not first:  # the folder changed for a file not shown yet: Last-Modified
-            newest = min(newest, self.snapshot.changed_ns)  # waits for it
-        if (not changes.texts and not wanted and not changes.photos and not catalog.passing
-                and newest == self.snapshot.changed_ns and walk_problems == self._walk_problems
-                and not first):
-            return False
-        found = self._found(walk_problems, newest)
-        generation = self.snapshot.generation + 1
-        if walk_problems != self._walk_problems or first:
-            self._publish(build_snapshot(found, generation), walk_problems)
-        else:
-            self._publish(update_snapshot(self.snapshot, found, {*changes.texts, *wanted},
-                                          list(changes.photos), generation), walk_problems)
-        return True
+        return wanted
 
     def _refill_index(self, catalog: Catalog, wanted: dict[str, FileStat]) -> None:
         """Once the index is back on its file after a time in memory, the files it has

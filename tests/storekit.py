@@ -22,6 +22,16 @@ MONTHS = ["января", "февраля", "марта", "апреля", "ма�
           "сентября", "октября", "ноября", "декабря"]
 
 
+def assert_same_snapshot(snapshot: Snapshot, expected: Snapshot) -> None:
+    """What requests read of a snapshot: entries in order, by rubric and id, problems."""
+    assert snapshot.entries == expected.entries
+    assert dict(snapshot.by_slug) == dict(expected.by_slug)
+    assert dict(snapshot.by_id) == dict(expected.by_id)
+    assert dict(snapshot.rubrics) == dict(expected.rubrics)
+    assert snapshot.problems == expected.problems
+    assert snapshot.default_photo == expected.default_photo
+
+
 def title_of(store: Store, article_id: str) -> str:
     """The title the store publishes for an article (entries leave titles in the index)."""
     return store.titles([store.snapshot.by_id[article_id]])[0]

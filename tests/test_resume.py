@@ -13,7 +13,7 @@ from feeds import resume, scan
 from feeds.catalog import Catalog
 from feeds.index import index_file_for
 from feeds.store import Store
-from tests.storekit import article_text, image_bytes, write, write_article
+from tests.storekit import article_text, assert_same_snapshot, image_bytes, write, write_article
 
 
 @pytest.fixture(autouse=True)
@@ -85,12 +85,7 @@ def same_state(store: Store, other: Store) -> None:
                                      them.subfolders, them.problems), rel
     assert store._scanner.defaults == other._scanner.defaults
     mine, yours = store.snapshot, other.snapshot
-    assert mine.entries == yours.entries
-    assert dict(mine.by_slug) == dict(yours.by_slug)
-    assert dict(mine.by_id) == dict(yours.by_id)
-    assert dict(mine.rubrics) == dict(yours.rubrics)
-    assert mine.problems == yours.problems
-    assert mine.default_photo == yours.default_photo
+    assert_same_snapshot(mine, yours)
     assert mine.duplicates == yours.duplicates
     assert mine.changed_ns == yours.changed_ns
     other.stop()

@@ -12,7 +12,7 @@ import pytest
 from feeds.index import index_file_for
 from feeds.snapshot import Snapshot
 from feeds.store import Store
-from tests.storekit import image_bytes, title_of, write, write_article
+from tests.storekit import assert_same_snapshot, image_bytes, title_of, write, write_article
 
 
 def opened(root: Path, cache: Path) -> Store:
@@ -26,12 +26,7 @@ def same_as_a_rebuild(snapshot: Snapshot, root: Path, cache: Path) -> None:
     fresh = opened(root, cache)
     rebuilt = fresh.snapshot
     fresh.stop()
-    assert snapshot.entries == rebuilt.entries
-    assert dict(snapshot.by_slug) == dict(rebuilt.by_slug)
-    assert dict(snapshot.by_id) == dict(rebuilt.by_id)
-    assert dict(snapshot.rubrics) == dict(rebuilt.rubrics)
-    assert snapshot.problems == rebuilt.problems
-    assert snapshot.default_photo == rebuilt.default_photo
+    assert_same_snapshot(snapshot, rebuilt)
 
 
 def small_store(root: Path) -> Path:
